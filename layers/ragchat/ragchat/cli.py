@@ -1,0 +1,199 @@
+"""The `ragchat` command: ingest, search, documents, eval."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import tempfile
+from dataclasses import asdict, replace
+from pathlib import Path
+
+from ragchat.config import Settings
+from ragchat.domain import Filters, IngestReport, SourceObject
+from ragchat.errors import RagchatError
+
+
+class _Bar:
+    """tqdm progress on stderr (silent when stderr is not a terminal)."""
+
+    def __init__(self, description: str):
+        self.description = description
+        self.bar = None
+
+    def started(self, total: int) -> None:
+        from tqdm import tqdm
+
+        self.bar = tqdm(total=total, desc=self.description, unit="file", disable=None, file=sys.stderr)
+
+    def advanced(self, obj: SourceObject | None, outcome: str) -> None:
+        if self.bar is not None and outcome != "removed":
+            self.bar.update(1)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def _services(args: argparse.Namespace, **overrides):
+    from ragchat.bootstrap import build
+
+    return build(Settings.from_env(data_dir=args.data, **overrides))
+
+
+def _print_report(report: IngestReport, total_chunks: int) -> None:
+    print(f"Files: {report.seen} seen, {report.added} added, {report.updated} updated, "
+          f"{report.unchanged} unchanged, {report.removed} removed, {report.failed} skipped "
+          f"({report.seconds:.1f} s)")
+    print(f"Chunks: {report.chunks_written} written, {report.chunks_deleted} deleted, {total_chunks} in the store")
+    if report.skipped:
+        print("Skipped:")
+        for path, reason in report.skipped:
+            print(f"  {path}: {reason}")
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    from ragchat.adapters.local.folder import FolderSource
+
+    services = _services(args)
+    total = IngestReport()
+    for raw in args.paths:
+        path = Path(raw)
+        bar = _Bar(str(path))
+        try:
+            if path.is_dir():
+                report = services.pipeline.sync(FolderSource(path), progress=bar)
+            elif path.is_file():
+                source = FolderSource(path.parent, only=[path])
+                bar.started(1)
+                report = services.pipeline.ingest(source, source.list(), progress=bar)
+            else:
+                print(f"ragchat: {raw}: no such file or folder", file=sys.stderr)
+                return 2
+        finally:
+            bar.close()
+        for name in ("seen", "added", "updated", "unchanged", "removed", "chunks_written", "chunks_deleted", "seconds"):
+            setattr(total, name, getattr(total, name) + getattr(report, name))
+        total.skipped.extend(report.skipped)
+    _print_report(total, services.store.count_chunks())
+    return 0
+
+
+def _hit_dict(rank: int, hit) -> dict:
+    chunk = hit.chunk
+    return {
+        "rank": rank, "score": round(hit.score, 6), "ranks": hit.ranks, "chunk_id": chunk.chunk_id,
+        "doc_id": chunk.doc_id, "title": chunk.title, "heading_path": list(chunk.heading_path),
+        "page": chunk.page, "path": chunk.path, "uri": chunk.uri, "doc_type": chunk.doc_type, "text": chunk.text,
+    }
+
+
+def cmd_search(args: argparse.Namespace) -> int:
+    services = _services(args)
+    filters = Filters(path_prefix=args.path_prefix, doc_types=tuple(args.type or ()))
+    hits = services.retriever.search(args.query, k=args.k, filters=filters, mode=args.mode)
+    if args.json:
+        print(json.dumps([_hit_dict(rank, hit) for rank, hit in enumerate(hits, start=1)], indent=2))
+        return 0
+    if not hits:
+        print("No matching chunks.")
+    for rank, hit in enumerate(hits, start=1):
+        chunk = hit.chunk
+        where = " > ".join(chunk.heading_path)
+        page = f" p.{chunk.page}" if chunk.page else ""
+        snippet = " ".join(chunk.text.split())[:200]
+        print(f"{rank:>2}. {chunk.title}{' — ' + where if where else ''}{page}  [{chunk.path}]  score {hit.score:.4f}")
+        print(f"    {snippet}")
+    return 0
+
+
+def cmd_documents(args: argparse.Namespace) -> int:
+    services = _services(args)
+    records = services.store.list_documents()
+    if args.json:
+        print(json.dumps([asdict(r) for r in records], indent=2))
+        return 0
+    for record in records:
+        note = f"  ({record.reason})" if record.reason else ""
+        print(f"{record.status:<8} {record.chunk_count:>5} chunks  {record.path}{note}")
+    print(f"{len(records)} documents, {services.store.count_chunks()} chunks")
+    return 0
+
+
+def cmd_eval_retrieval(args: argparse.Namespace) -> int:
+    from ragchat.bootstrap import build
+    from ragchat.evaluation.beir import load_beir
+    from ragchat.evaluation.retrieval import evaluate
+
+    dataset = load_beir(args.dataset, args.split)
+    with tempfile.TemporaryDirectory(prefix="ragchat-eval-", dir=args.data) as scratch:
+        settings = replace(Settings.from_env(), data_dir=Path(scratch))
+        bar = _Bar(f"ingest {dataset.name}")
+        try:
+            result = evaluate(build(settings), dataset, progress=bar)
+        finally:
+            bar.close()
+    if args.json:
+        print(json.dumps(result))
+        return 0
+    ingest = result["ingest"]
+    print(f"{dataset.name} ({args.split}): {len(dataset.queries)} queries, {ingest['documents']} documents, "
+          f"{ingest['chunks']} chunks, ingest {ingest['seconds']} s")
+    print(f"{'mode':<8} {'nDCG@10':>8} {'R@100':>8} {'p50 ms':>8} {'p95 ms':>8}")
+    for mode in ("bm25", "dense", "hybrid"):
+        row = result[mode]
+        print(f"{mode:<8} {row['ndcg@10']:>8.4f} {row['recall@100']:>8.4f} "
+              f"{row['latency_p50_ms']:>8.1f} {row['latency_p95_ms']:>8.1f}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--data", metavar="DIR", help="data directory (default: $RAGCHAT_DATA_DIR or ./.ragchat)")
+
+    parser = argparse.ArgumentParser(prog="ragchat", description="Retrieval-augmented chat over your documents.")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log what happens")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    ingest = commands.add_parser("ingest", parents=[common], help="ingest files or folders (a folder is mirrored)")
+    ingest.add_argument("paths", nargs="+", metavar="PATH")
+    ingest.set_defaults(func=cmd_ingest)
+
+    search = commands.add_parser("search", parents=[common], help="hybrid search over what was ingested")
+    search.add_argument("query")
+    search.add_argument("-k", type=int, default=5, help="how many chunks (default 5)")
+    search.add_argument("--mode", choices=("hybrid", "bm25", "dense"), default="hybrid")
+    search.add_argument("--path-prefix", help="only documents whose path starts with this")
+    search.add_argument("--type", action="append", help="only this document type (md->markdown, pdf, html, ...)")
+    search.add_argument("--json", action="store_true", help="print JSON")
+    search.set_defaults(func=cmd_search)
+
+    documents = commands.add_parser("documents", parents=[common], help="list documents and their ingest status")
+    documents.add_argument("--json", action="store_true")
+    documents.set_defaults(func=cmd_documents)
+
+    evaluation = commands.add_parser("eval", help="measure quality")
+    eval_kinds = evaluation.add_subparsers(dest="kind", required=True)
+    retrieval = eval_kinds.add_parser("retrieval", parents=[common], help="BM25, dense and hybrid on a BEIR dataset")
+    retrieval.add_argument("--dataset", required=True, metavar="DIR", help="folder with corpus.jsonl, queries.jsonl, qrels/")
+    retrieval.add_argument("--split", default="test")
+    retrieval.add_argument("--json", action="store_true", help="print one JSON object")
+    retrieval.set_defaults(func=cmd_eval_retrieval)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        return args.func(args)
+    except RagchatError as exc:
+        print(f"ragchat: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,46 @@
+"""Every setting, read from the environment in one place, with local defaults."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+
+from ragchat.errors import ConfigurationError
+
+PREFIX = "RAGCHAT_"
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path = Path(".ragchat")
+    backend: str = "local"  # which adapter set bootstrap builds
+    chunk_tokens: int = 200  # ~250 WordPiece tokens: inside MiniLM's 256-token window
+    chunk_overlap: int = 30
+    max_file_mb: float = 50.0
+    embed_batch_size: int = 32
+    retrieval_candidates: int = 100  # depth of each arm before fusion
+    rrf_k: int = 60
+
+    @property
+    def store_path(self) -> Path:
+        return self.data_dir / "ragchat.db"
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides) -> Settings:
+        """Settings from RAGCHAT_* variables; keyword overrides (e.g. from CLI flags) win when not None."""
+        environ = os.environ if environ is None else environ
+        values: dict = {}
+        for field in fields(cls):
+            raw = environ.get(PREFIX + field.name.upper())
+            if raw is None or raw == "":
+                continue
+            kind = type(getattr(cls(), field.name))
+            try:
+                values[field.name] = Path(raw).expanduser() if kind is Path else kind(raw)
+            except ValueError as exc:
+                raise ConfigurationError(f"{PREFIX}{field.name.upper()}={raw!r} is not a valid {kind.__name__}") from exc
+        settings = cls(**values)
+        chosen = {k: (Path(v).expanduser() if k == "data_dir" else v) for k, v in overrides.items() if v is not None}
+        return replace(settings, **chosen)

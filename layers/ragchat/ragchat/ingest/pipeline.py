@@ -1,0 +1,173 @@
+"""The ingest pipeline: list, read, parse, chunk, embed, write; and remove what vanished.
+
+Unchanged files (same bytes, same pipeline) cost one hash and write nothing. Chunks of many
+small files are embedded together in batches, so the model always sees full batches.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Protocol
+
+from ragchat.domain import Chunk, DocumentRecord, IngestReport, SourceObject, stable_id
+from ragchat.errors import DocumentRejected, DocumentTooLarge
+from ragchat.ingest import parsers
+from ragchat.ports import Chunker, ChunkStore, DocumentEmbedder, DocumentSource
+
+log = logging.getLogger(__name__)
+
+PARSER_VERSION = "parsers-v1"
+
+
+class Progress(Protocol):
+    """Told how many files a run will look at, then of each file's outcome
+    ("added", "updated", "unchanged", "skipped", "failed" or "removed")."""
+
+    def started(self, total: int) -> None: ...
+
+    def advanced(self, obj: SourceObject | None, outcome: str) -> None: ...
+
+
+@dataclass
+class _Pending:
+    obj: SourceObject
+    record: DocumentRecord
+    chunks: list[Chunk]
+    is_update: bool
+
+
+class IngestPipeline:
+    def __init__(self, store: ChunkStore, embedder: DocumentEmbedder, chunker: Chunker,
+                 max_file_bytes: int = 50 * 1024 * 1024, batch_chunks: int = 256):
+        self.store = store
+        self.embedder = embedder
+        self.chunker = chunker
+        self.max_file_bytes = max_file_bytes
+        self.batch_chunks = batch_chunks
+        self.pipeline_version = stable_id(PARSER_VERSION, chunker.version, embedder.model_id, length=12)
+        self._space_checked = False
+
+    def _check_space(self) -> None:
+        if not self._space_checked:
+            self.store.ensure_embedding_space(self.embedder.model_id, self.embedder.dimension)
+            self._space_checked = True
+
+    # -- public API --------------------------------------------------------------------------
+    def sync(self, source: DocumentSource, progress: Progress | None = None) -> IngestReport:
+        """Make the store mirror the source: add new files, replace changed ones, remove vanished ones."""
+        started = time.perf_counter()
+        objects = list(source.list())
+        if progress:
+            progress.started(len(objects))
+        report = self.ingest(source, objects, progress)
+        present = {obj.doc_id for obj in objects}
+        for record in self.store.list_documents(uri_prefix=source.root_uri):
+            if record.doc_id not in present:
+                report.chunks_deleted += self.store.delete_document(record.doc_id)
+                report.removed += 1
+                if progress:
+                    progress.advanced(None, "removed")
+        report.seconds = time.perf_counter() - started
+        return report
+
+    def ingest(self, source: DocumentSource, objects: Iterable[SourceObject],
+               progress: Progress | None = None) -> IngestReport:
+        """Ingest the given objects (new or changed); never removes anything."""
+        started = time.perf_counter()
+        self._check_space()
+        report = IngestReport()
+        pending: list[_Pending] = []
+        pending_chunks = 0
+        for obj in objects:
+            report.seen += 1
+            item = self._prepare(source, obj, report, progress)
+            if item is None:
+                continue
+            pending.append(item)
+            pending_chunks += len(item.chunks)
+            if pending_chunks >= self.batch_chunks:
+                self._flush(pending, report, progress)
+                pending, pending_chunks = [], 0
+        self._flush(pending, report, progress)
+        report.seconds = time.perf_counter() - started
+        return report
+
+    def remove(self, uri: str) -> int:
+        """Remove one document (an S3 delete, a file gone from the watched folder)."""
+        return self.store.delete_document(stable_id(uri))
+
+    # -- steps -------------------------------------------------------------------------------
+    def _reject(self, obj: SourceObject, reason: str, status: str, report: IngestReport,
+                progress: Progress | None, content_hash: str = "") -> None:
+        report.skipped.append((obj.key, reason))
+        self.store.record_status(DocumentRecord(
+            doc_id=obj.doc_id, uri=obj.uri, path=obj.key, title=obj.title or obj.key, doc_type=obj.extension,
+            content_hash=content_hash, pipeline_version=self.pipeline_version, size=obj.size,
+            status=status, reason=reason,
+        ))
+        if progress:
+            progress.advanced(obj, status)
+
+    def _prepare(self, source: DocumentSource, obj: SourceObject, report: IngestReport,
+                 progress: Progress | None) -> _Pending | None:
+        existing = self.store.get_document(obj.doc_id)
+        content_hash = ""
+        try:
+            if obj.size > self.max_file_bytes:
+                raise DocumentTooLarge(
+                    f"file is {obj.size / 1e6:.1f} MB, over the {self.max_file_bytes / 1e6:.0f} MB limit")
+            data = source.read(obj)
+            content_hash = hashlib.sha256(data).hexdigest()
+            if (existing and existing.content_hash == content_hash
+                    and existing.pipeline_version == self.pipeline_version):
+                if existing.status == "indexed":
+                    report.unchanged += 1
+                    if progress:
+                        progress.advanced(obj, "unchanged")
+                    return None
+                if existing.status == "skipped":  # the same rejected bytes: same verdict, no re-parse
+                    self._reject(obj, existing.reason, "skipped", report, progress, content_hash)
+                    return None
+            parsed = parsers.parse(data, obj)
+            chunks = self.chunker.split(parsed, obj, content_hash)
+        except DocumentRejected as exc:
+            self._reject(obj, str(exc), "skipped", report, progress, content_hash)
+            return None
+        except Exception as exc:  # a parser library bug or an I/O error must not stop the run
+            log.warning("failed to read %s: %s", obj.key, exc, exc_info=log.isEnabledFor(logging.DEBUG))
+            self._reject(obj, f"could not read the file ({type(exc).__name__}: {exc})", "failed", report, progress)
+            return None
+        record = DocumentRecord(
+            doc_id=obj.doc_id, uri=obj.uri, path=obj.key, title=parsed.title, doc_type=parsed.doc_type,
+            content_hash=content_hash, pipeline_version=self.pipeline_version, size=obj.size,
+            status="indexed", chunk_count=len(chunks), updated_at=time.time(),
+        )
+        return _Pending(obj, record, chunks, is_update=existing is not None and existing.chunk_count > 0)
+
+    def _flush(self, pending: list[_Pending], report: IngestReport, progress: Progress | None) -> None:
+        if not pending:
+            return
+        texts = [chunk.embedding_text for item in pending for chunk in item.chunks]
+        try:
+            vectors = self.embedder.embed_documents(texts)
+            batch, offset = [], 0
+            for item in pending:
+                batch.append((item.record, item.chunks, vectors[offset:offset + len(item.chunks)]))
+                offset += len(item.chunks)
+            self.store.replace_documents(batch)
+        except Exception as exc:
+            log.warning("embedding or writing a batch of %d files failed: %s", len(pending), exc)
+            for item in pending:
+                self._reject(item.obj, f"could not embed or store ({type(exc).__name__}: {exc})",
+                             "failed", report, progress)
+            return
+        for item in pending:
+            report.chunks_written += len(item.chunks)
+            outcome = "updated" if item.is_update else "added"
+            setattr(report, outcome, getattr(report, outcome) + 1)
+            if progress:
+                progress.advanced(item.obj, outcome)

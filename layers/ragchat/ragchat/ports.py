@@ -1,0 +1,95 @@
+"""The ports of the core: small Protocols that local and AWS adapters implement."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Protocol, runtime_checkable
+
+from ragchat.domain import Chunk, DocumentRecord, Filters, ParsedDocument, ScoredChunk, SourceObject
+
+# A batch of vectors: a numpy array or a list of lists; the core never needs numpy itself.
+Vectors = Sequence[Sequence[float]]
+Vector = Sequence[float]
+
+
+@runtime_checkable
+class DocumentSource(Protocol):
+    """Where files come from: a folder locally, an S3 bucket on AWS."""
+
+    root_uri: str  # every object's uri starts with this; scopes removal of vanished files
+
+    def list(self) -> Iterable[SourceObject]: ...
+
+    def read(self, obj: SourceObject) -> bytes: ...
+
+
+class Parser(Protocol):
+    """Turns the bytes of one file into titled sections; raises DocumentRejected subclasses."""
+
+    def __call__(self, data: bytes, obj: SourceObject) -> ParsedDocument: ...
+
+
+class Chunker(Protocol):
+    version: str  # part of the pipeline fingerprint: a new chunker re-ingests everything
+
+    def split(self, parsed: ParsedDocument, obj: SourceObject, content_hash: str) -> list[Chunk]: ...
+
+
+class DocumentEmbedder(Protocol):
+    """Batch embedding at ingest. Vectors are L2-normalised rows."""
+
+    model_id: str
+    dimension: int
+
+    def embed_documents(self, texts: Sequence[str]) -> Vectors: ...
+
+
+class QueryEmbedder(Protocol):
+    """One text at query time; must not load the model per call."""
+
+    model_id: str
+    dimension: int
+
+    def embed_query(self, text: str) -> Vector: ...
+
+
+class Embedder(DocumentEmbedder, QueryEmbedder, Protocol):
+    pass
+
+
+class ChunkStore(Protocol):
+    """Documents, chunks and vectors, with keyword and vector search over them.
+
+    Every adapter passes tests/contract/test_chunk_store_contract.py.
+    """
+
+    def ensure_embedding_space(self, model_id: str, dimension: int) -> None:
+        """Record the embedding model on first use; raise EmbeddingSpaceMismatch on a later mismatch."""
+
+    def get_document(self, doc_id: str) -> DocumentRecord | None: ...
+
+    def list_documents(self, uri_prefix: str | None = None) -> list[DocumentRecord]: ...
+
+    def replace_documents(self, batch: Sequence[tuple[DocumentRecord, Sequence[Chunk], Vectors]]) -> None:
+        """Make each document's chunks exactly the given ones; readers never see a document without chunks."""
+
+    def record_status(self, record: DocumentRecord) -> None:
+        """Record a skipped or failed document; chunks of an earlier good version stay searchable."""
+
+    def delete_document(self, doc_id: str) -> int:
+        """Remove a document and its chunks; return how many chunks went."""
+
+    def keyword_search(self, query: str, k: int, filters: Filters | None = None) -> list[ScoredChunk]: ...
+
+    def vector_search(self, vector: Vector, k: int, filters: Filters | None = None) -> list[ScoredChunk]: ...
+
+    def get_chunks(self, doc_id: str) -> list[Chunk]: ...
+
+    def count_chunks(self) -> int: ...
+
+
+class Retriever(Protocol):
+    def search(
+        self, query: str, k: int = 10, filters: Filters | None = None, mode: str = "hybrid"
+    ) -> list[ScoredChunk]: ...
+

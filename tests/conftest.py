@@ -1,0 +1,35 @@
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from tests.fakes import FakeHashingEmbedder
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("RAGCHAT_SHARED_DIR", ROOT.parent / "shared"))
+
+
+@pytest.fixture
+def fake_embedder() -> FakeHashingEmbedder:
+    return FakeHashingEmbedder()
+
+
+@pytest.fixture(scope="session")
+def real_embedder():
+    """The real all-MiniLM-L6-v2, loaded once for the whole session."""
+    pytest.importorskip("sentence_transformers", reason="the 'local' extra is not installed")
+    from ragchat.adapters.local.embedder import SentenceTransformerEmbedder
+
+    embedder = SentenceTransformerEmbedder()
+    embedder.warm_up()
+    return embedder
+
+
+def shared_dataset(*parts: str) -> Path:
+    """A folder under ../shared/datasets, or a skip that says it is missing."""
+    path = SHARED.joinpath("datasets", *parts)
+    if not path.exists():
+        pytest.skip(f"{path} is absent: the shared datasets are not beside this checkout")
+    return path

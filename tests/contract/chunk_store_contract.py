@@ -1,0 +1,128 @@
+"""The contract every ChunkStore adapter passes. Subclass it and provide a `store` fixture
+that returns an empty store whose embedding space is the FakeHashingEmbedder's (64 dimensions)."""
+
+from __future__ import annotations
+
+import pytest
+
+from ragchat.domain import Chunk, DocumentRecord, Filters
+from ragchat.errors import EmbeddingSpaceMismatch
+from tests.fakes import FakeHashingEmbedder
+
+EMBEDDER = FakeHashingEmbedder()
+
+
+def record(doc_id: str, path: str, doc_type: str = "markdown", content_hash: str = "h1", **extra) -> DocumentRecord:
+    values = dict(doc_id=doc_id, uri=f"file:///corpus/{path}", path=path, title=f"Title of {doc_id}",
+                  doc_type=doc_type, content_hash=content_hash, pipeline_version="p1", size=100,
+                  status="indexed", chunk_count=0, updated_at=1.0)
+    values.update(extra)
+    return DocumentRecord(**values)
+
+
+def chunks_for(rec: DocumentRecord, *texts: str) -> list[Chunk]:
+    return [
+        Chunk(chunk_id=f"{rec.doc_id}-{rec.content_hash}-{i}", doc_id=rec.doc_id, position=i, text=text,
+              title=rec.title, heading_path=("Guide", f"Part {i}"), page=i + 1 if rec.doc_type == "pdf" else None,
+              token_count=len(text.split()), path=rec.path, uri=rec.uri, doc_type=rec.doc_type)
+        for i, text in enumerate(texts)
+    ]
+
+
+def put(store, rec: DocumentRecord, *texts: str) -> list[Chunk]:
+    chunks = chunks_for(rec, *texts)
+    store.replace_documents([(rec, chunks, EMBEDDER.embed_documents([c.embedding_text for c in chunks]))])
+    return chunks
+
+
+def ids(results) -> list[str]:
+    return [r.chunk.chunk_id for r in results]
+
+
+class ChunkStoreContract:
+    @pytest.fixture
+    def store(self):  # pragma: no cover - each adapter's test module overrides it
+        raise NotImplementedError("subclasses provide an empty store")
+
+    @pytest.fixture
+    def corpus(self, store):
+        put(store, record("d1", "guides/deploy.md"), "deploy the stack with sam deploy", "tear down with sam delete")
+        put(store, record("d2", "guides/costs.md"), "opensearch serverless costs dominate at rest")
+        put(store, record("d3", "reports/q3.pdf", doc_type="pdf"), "quarterly report about kittens and costs")
+        return store
+
+    def test_store_round_trips_chunks_with_provenance(self, store):
+        written = put(store, record("d1", "guides/deploy.md", doc_type="pdf"), "first part", "second part")
+        assert store.get_chunks("d1") == written
+        assert store.count_chunks() == 2
+        got = store.get_document("d1")
+        assert (got.status, got.chunk_count, got.path, got.content_hash) == ("indexed", 2, "guides/deploy.md", "h1")
+
+    def test_keyword_search_ranks_matching_chunks(self, corpus):
+        results = corpus.keyword_search("sam delete", k=5)
+        assert ids(results)[0] == "d1-h1-1"
+        assert all(r.ranks == {"bm25": i} for i, r in enumerate(results, start=1))
+        assert corpus.keyword_search("zebra", k=5) == []
+
+    def test_keyword_search_ignores_query_syntax(self, corpus):
+        for query in ['"unbalanced', "costs AND OR NOT", "col:umn*", "-(x)", "the of and"]:
+            corpus.keyword_search(query, k=5)  # must not raise
+
+    def test_vector_search_ranks_by_similarity(self, corpus):
+        results = corpus.vector_search(EMBEDDER.embed_query("opensearch serverless costs dominate"), k=2)
+        assert ids(results)[0] == "d2-h1-0"
+        assert results[0].score >= results[1].score
+        assert results[0].ranks == {"dense": 1}
+
+    @pytest.mark.parametrize("filters,expected_docs", [
+        (Filters(path_prefix="guides/"), {"d1", "d2"}),
+        (Filters(path_prefix="reports"), {"d3"}),
+        (Filters(doc_types=("pdf",)), {"d3"}),
+        (Filters(doc_ids=("d2",)), {"d2"}),
+        (Filters(path_prefix="guides/", doc_types=("pdf",)), set()),
+        (Filters(path_prefix="guides_"), set()),  # LIKE wildcards are taken literally
+    ])
+    def test_filters_apply_to_both_arms(self, corpus, filters, expected_docs):
+        keyword = corpus.keyword_search("costs deploy kittens sam", k=10, filters=filters)
+        vector = corpus.vector_search(EMBEDDER.embed_query("costs deploy kittens sam"), k=10, filters=filters)
+        assert {r.chunk.doc_id for r in keyword} == expected_docs
+        assert {r.chunk.doc_id for r in vector} == expected_docs
+
+    def test_replace_swaps_all_chunks_of_a_document(self, corpus):
+        put(corpus, record("d1", "guides/deploy.md", content_hash="h2"), "deploy with terraform instead")
+        assert [c.chunk_id for c in corpus.get_chunks("d1")] == ["d1-h2-0"]
+        assert ids(corpus.keyword_search("sam delete", k=5)) == []
+        assert "d1-h1-0" not in ids(corpus.vector_search(EMBEDDER.embed_query("deploy the stack with sam"), k=10))
+        assert corpus.count_chunks() == 3
+
+    def test_delete_removes_document_and_chunks_from_both_arms(self, corpus):
+        assert corpus.delete_document("d2") == 1
+        assert corpus.get_document("d2") is None
+        assert ids(corpus.keyword_search("opensearch", k=5)) == []
+        assert "d2-h1-0" not in ids(corpus.vector_search(EMBEDDER.embed_query("opensearch serverless"), k=10))
+        assert corpus.delete_document("d2") == 0
+
+    def test_record_status_keeps_chunks_of_a_good_version(self, corpus):
+        corpus.record_status(record("d2", "guides/costs.md", content_hash="bad", status="skipped", reason="corrupt"))
+        got = corpus.get_document("d2")
+        assert (got.status, got.reason, got.content_hash, got.chunk_count) == ("skipped", "corrupt", "h1", 1)
+        assert ids(corpus.keyword_search("opensearch", k=5)) == ["d2-h1-0"]
+
+    def test_record_status_of_a_new_document_has_no_chunks(self, store):
+        store.record_status(record("d9", "bad.pdf", status="skipped", reason="unreadable PDF"))
+        assert store.get_document("d9").reason == "unreadable PDF"
+        assert store.get_chunks("d9") == []
+
+    def test_list_documents_by_uri_prefix(self, corpus):
+        assert [r.doc_id for r in corpus.list_documents()] == ["d2", "d1", "d3"]  # ordered by path
+        assert {r.doc_id for r in corpus.list_documents(uri_prefix="file:///corpus/guides/")} == {"d1", "d2"}
+        assert corpus.list_documents(uri_prefix="file:///elsewhere/") == []
+
+    def test_embedding_space_is_fixed_by_first_use(self, store):
+        store.ensure_embedding_space(EMBEDDER.model_id, EMBEDDER.dimension)
+        with pytest.raises(EmbeddingSpaceMismatch, match="another data directory|another index"):
+            store.ensure_embedding_space("other/model", 1024)
+
+    def test_empty_store_searches_return_nothing(self, store):
+        assert store.keyword_search("anything", k=5) == []
+        assert store.vector_search(EMBEDDER.embed_query("anything"), k=5) == []
