@@ -127,7 +127,9 @@ def cmd_eval_retrieval(args: argparse.Namespace) -> int:
     from ragchat.evaluation.retrieval import evaluate
 
     dataset = load_beir(args.dataset, args.split)
-    with tempfile.TemporaryDirectory(prefix="ragchat-eval-", dir=args.data) as scratch:
+    parent = Settings.from_env(data_dir=args.data).data_dir
+    parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="eval-", dir=parent) as scratch:
         settings = replace(Settings.from_env(), data_dir=Path(scratch))
         bar = _Bar(f"ingest {dataset.name}")
         try:

@@ -37,7 +37,7 @@ class _Pending:
     obj: SourceObject
     record: DocumentRecord
     chunks: list[Chunk]
-    is_update: bool
+    replaced_chunks: int  # chunks of the previous version, gone once this one is written
 
 
 class IngestPipeline:
@@ -146,7 +146,7 @@ class IngestPipeline:
             content_hash=content_hash, pipeline_version=self.pipeline_version, size=obj.size,
             status="indexed", chunk_count=len(chunks), updated_at=time.time(),
         )
-        return _Pending(obj, record, chunks, is_update=existing is not None and existing.chunk_count > 0)
+        return _Pending(obj, record, chunks, replaced_chunks=existing.chunk_count if existing else 0)
 
     def _flush(self, pending: list[_Pending], report: IngestReport, progress: Progress | None) -> None:
         if not pending:
@@ -167,7 +167,8 @@ class IngestPipeline:
             return
         for item in pending:
             report.chunks_written += len(item.chunks)
-            outcome = "updated" if item.is_update else "added"
+            report.chunks_deleted += item.replaced_chunks
+            outcome = "updated" if item.replaced_chunks else "added"
             setattr(report, outcome, getattr(report, outcome) + 1)
             if progress:
                 progress.advanced(item.obj, outcome)

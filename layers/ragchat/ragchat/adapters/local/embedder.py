@@ -44,6 +44,9 @@ class SentenceTransformerEmbedder:
                     os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
                     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
                     from sentence_transformers import SentenceTransformer
+                    from transformers.utils import logging as transformers_logging
+
+                    transformers_logging.disable_progress_bar()
 
                     model = SentenceTransformer(self.model_path or packaged_model_path(), device="cpu")
                     actual = model.get_embedding_dimension()
