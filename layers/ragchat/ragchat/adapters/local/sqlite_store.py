@@ -1,10 +1,13 @@
-"""The embedded chunk store: one SQLite file with FTS5 (BM25) and vectors searched in numpy.
+"""The embedded chunk store: one SQLite file, searched through in-memory indexes built from it.
 
-Why numpy and not a vector extension: Python's sqlite3 here cannot load extensions, and a flat
-scan of 100k x 384 float32 rows in numpy takes ~8 ms, faster than sqlite-vec (~41 ms).
-The vectors live in the database (the source of truth, transactional); an in-memory matrix is
-rebuilt from it whenever the store's generation counter moves, so another process's writes are
-seen on the next search.
+SQLite is the source of truth and the unit of atomicity: documents, chunks, their vectors and
+their analysed terms (term ids and BM25F-weighted frequencies) are written in one transaction.
+Searches run over snapshots in memory (memory_index.py): a flat numpy scan for vectors and an
+inverted index for BM25. Why not FTS5 and a vector extension: FTS5 ranks by looking up each
+matching row's length in a B-tree (~55 ms for a 30k-match query at 100k chunks), Python's
+sqlite3 here cannot load extensions, and sqlite-vec scans 100k vectors in ~41 ms against numpy's
+~5 ms. Every write bumps a generation counter; a search that sees a new generation loads only
+the rows added since (and drops deleted ones), so other processes' writes are seen at once.
 """
 
 from __future__ import annotations
@@ -18,14 +21,15 @@ from pathlib import Path
 
 import numpy as np
 
+from ragchat.adapters.local.analyzer import analyze, weighted_terms
+from ragchat.adapters.local.memory_index import MAX_SEGMENTS, Segment, Snapshot
 from ragchat.domain import Chunk, DocumentRecord, Filters, ScoredChunk
 from ragchat.errors import EmbeddingSpaceMismatch, StoreError
-from ragchat.text import query_terms
 
-SCHEMA_VERSION = "1"
-# Column weights for BM25 over (title, headings, text): a match in the title or a heading says
-# more about a chunk than one in its body.
-BM25_WEIGHTS = (2.0, 1.5, 1.0)
+SCHEMA_VERSION = "2"
+# BM25F field weights: a match in the title or a heading says more about a chunk than one in its body.
+FIELD_WEIGHTS = {"title": 2.0, "headings": 1.5, "text": 1.0}
+MERGE_WHEN_DEAD = 0.3  # rebuild the snapshot as one segment once this share of rows is deleted
 
 _SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -45,30 +49,21 @@ CREATE TABLE IF NOT EXISTS documents(
 );
 CREATE INDEX IF NOT EXISTS documents_uri ON documents(uri);
 CREATE TABLE IF NOT EXISTS chunks(
-    id INTEGER PRIMARY KEY,
+    id INTEGER PRIMARY KEY AUTOINCREMENT,  -- never reused: snapshots load rows above their highest id
     chunk_id TEXT NOT NULL UNIQUE,
     doc_id TEXT NOT NULL REFERENCES documents(doc_id) ON DELETE CASCADE,
     position INTEGER NOT NULL,
     title TEXT NOT NULL,
-    headings TEXT NOT NULL,
     heading_path TEXT NOT NULL,
     page INTEGER,
     text TEXT NOT NULL,
     token_count INTEGER NOT NULL,
-    vector BLOB NOT NULL
+    vector BLOB NOT NULL,
+    terms BLOB NOT NULL,  -- int32 term ids, then float32 weighted frequencies
+    term_length REAL NOT NULL
 );
 CREATE INDEX IF NOT EXISTS chunks_doc ON chunks(doc_id, position);
-CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(
-    title, headings, text, content='chunks', content_rowid='id',
-    tokenize='porter unicode61 remove_diacritics 2'
-);
-CREATE TRIGGER IF NOT EXISTS chunks_ai AFTER INSERT ON chunks BEGIN
-    INSERT INTO chunks_fts(rowid, title, headings, text) VALUES (new.id, new.title, new.headings, new.text);
-END;
-CREATE TRIGGER IF NOT EXISTS chunks_ad AFTER DELETE ON chunks BEGIN
-    INSERT INTO chunks_fts(chunks_fts, rowid, title, headings, text)
-    VALUES ('delete', old.id, old.title, old.headings, old.text);
-END;
+CREATE TABLE IF NOT EXISTS vocabulary(id INTEGER PRIMARY KEY, term TEXT NOT NULL UNIQUE);
 INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', '{SCHEMA_VERSION}'), ('generation', '0');
 """
 
@@ -82,39 +77,12 @@ _DOC_COLUMNS = (
 )
 
 
-def _like_prefix(prefix: str) -> str:
-    return prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-
-
 def _row_to_chunk(row: tuple) -> Chunk:
     return Chunk(
         chunk_id=row[1], doc_id=row[2], position=row[3], text=row[4], title=row[5],
         heading_path=tuple(json.loads(row[6])), page=row[7], token_count=row[8],
         path=row[9], uri=row[10], doc_type=row[11],
     )
-
-
-class _VectorIndex:
-    """An immutable snapshot of every vector, with the document each row belongs to."""
-
-    def __init__(self, generation: str, ids: np.ndarray, doc_rows: np.ndarray, doc_ids: list[str],
-                 doc_paths: list[str], doc_types: list[str], matrix: np.ndarray):
-        self.generation = generation
-        self.ids = ids
-        self.doc_rows = doc_rows
-        self.doc_ids = doc_ids
-        self.doc_paths = doc_paths
-        self.doc_types = doc_types
-        self.matrix = matrix
-
-    def allowed_rows(self, filters: Filters) -> np.ndarray:
-        allowed = [
-            index for index, (doc_id, path, doc_type) in enumerate(zip(self.doc_ids, self.doc_paths, self.doc_types))
-            if (not filters.path_prefix or path.startswith(filters.path_prefix))
-            and (not filters.doc_types or doc_type in filters.doc_types)
-            and (not filters.doc_ids or doc_id in filters.doc_ids)
-        ]
-        return np.isin(self.doc_rows, np.asarray(allowed, dtype=np.int64))
 
 
 class SqliteChunkStore:
@@ -126,12 +94,15 @@ class SqliteChunkStore:
         self._local = threading.local()
         self._write_lock = threading.Lock()
         self._index_lock = threading.Lock()
-        self._index: _VectorIndex | None = None
+        self._snapshot: Snapshot | None = None
+        self._term_ids: dict[str, int] = {}  # vocabulary ids never change once given
         conn = self._conn()
         with self._write_lock:
             conn.executescript(_SCHEMA)
-            weights = ", ".join(str(w) for w in BM25_WEIGHTS)
-            conn.execute("INSERT INTO chunks_fts(chunks_fts, rank) VALUES ('rank', ?)", (f"bm25({weights})",))
+        version = self._meta("schema_version")
+        if version != SCHEMA_VERSION:
+            raise StoreError(f"{self.path} has schema version {version}, this ragchat needs {SCHEMA_VERSION}; "
+                             "ingest into a new data directory")
 
     # -- connections -------------------------------------------------------------------------
     def _conn(self) -> sqlite3.Connection:
@@ -155,6 +126,7 @@ class SqliteChunkStore:
                 conn.execute("COMMIT")
             except BaseException:
                 conn.execute("ROLLBACK")
+                self._term_ids = {}  # ids cached during the failed transaction were never committed
                 raise
 
     def _meta(self, key: str) -> str | None:
@@ -205,17 +177,37 @@ class SqliteChunkStore:
                     (record.doc_id, record.uri, record.path, record.title, record.doc_type, record.content_hash,
                      record.pipeline_version, record.size, "indexed", "", len(chunks), record.updated_at or time.time()),
                 )
+                rows = []
+                for chunk, vector in zip(chunks, matrix):
+                    terms, length = self._analysed(conn, chunk)
+                    rows.append((chunk.chunk_id, chunk.doc_id, chunk.position, chunk.title,
+                                 json.dumps(list(chunk.heading_path)), chunk.page, chunk.text, chunk.token_count,
+                                 vector.tobytes(), terms, length))
                 conn.executemany(
-                    "INSERT INTO chunks(chunk_id, doc_id, position, title, headings, heading_path, page, text, "
-                    "token_count, vector) VALUES (?,?,?,?,?,?,?,?,?,?)",
-                    [
-                        (c.chunk_id, c.doc_id, c.position, c.title, " > ".join(c.heading_path),
-                         json.dumps(list(c.heading_path)), c.page, c.text, c.token_count, vector.tobytes())
-                        for c, vector in zip(chunks, matrix)
-                    ],
+                    "INSERT INTO chunks(chunk_id, doc_id, position, title, heading_path, page, text, token_count, "
+                    "vector, terms, term_length) VALUES (?,?,?,?,?,?,?,?,?,?,?)", rows,
                 )
 
         self._write(work)
+
+    def _analysed(self, conn: sqlite3.Connection, chunk: Chunk) -> tuple[bytes, float]:
+        """A chunk's BM25F term frequencies as a blob of term ids and weights, and its weighted length."""
+        counts, length = weighted_terms([
+            (chunk.title, FIELD_WEIGHTS["title"]),
+            (" ".join(chunk.heading_path), FIELD_WEIGHTS["headings"]),
+            (chunk.text, FIELD_WEIGHTS["text"]),
+        ])
+        missing = [term for term in counts if term not in self._term_ids]
+        if missing:
+            conn.executemany("INSERT OR IGNORE INTO vocabulary(term) VALUES (?)", [(t,) for t in missing])
+            for start in range(0, len(missing), 500):
+                part = missing[start:start + 500]
+                found = conn.execute(
+                    f"SELECT term, id FROM vocabulary WHERE term IN ({','.join('?' * len(part))})", part)
+                self._term_ids.update(found)
+        ids = np.fromiter((self._term_ids[t] for t in counts), dtype=np.int32, count=len(counts))
+        weights = np.fromiter(counts.values(), dtype=np.float32, count=len(counts))
+        return ids.tobytes() + weights.tobytes(), length
 
     def record_status(self, record: DocumentRecord) -> None:
         def work(conn: sqlite3.Connection) -> None:
@@ -267,84 +259,108 @@ class SqliteChunkStore:
         )
         by_id = {row[0]: _row_to_chunk(row) for row in rows}
         return [
-            ScoredChunk(chunk=by_id[row_id], score=score, ranks={arm: rank})
+            ScoredChunk(chunk=by_id[row_id], score=score, ranks={arm: rank}, arm_scores={arm: score})
             for rank, (row_id, score) in enumerate(scored_ids, start=1)
             if row_id in by_id
         ]
 
-    def keyword_search(self, query: str, k: int, filters: Filters | None = None) -> list[ScoredChunk]:
-        terms = query_terms(query)
-        if not terms or k <= 0:
-            return []
-        match = " OR ".join(f'"{term}"' for term in terms)
-        if filters is None or filters.is_empty:
-            sql = "SELECT rowid, -rank FROM chunks_fts WHERE chunks_fts MATCH ? ORDER BY rank LIMIT ?"
-            params: list = [match, k]
-        else:
-            clauses, params = ["chunks_fts MATCH ?"], [match]
-            if filters.path_prefix:
-                clauses.append("d.path LIKE ? ESCAPE '\\'")
-                params.append(_like_prefix(filters.path_prefix))
-            if filters.doc_types:
-                clauses.append(f"d.doc_type IN ({','.join('?' * len(filters.doc_types))})")
-                params.extend(filters.doc_types)
-            if filters.doc_ids:
-                clauses.append(f"d.doc_id IN ({','.join('?' * len(filters.doc_ids))})")
-                params.extend(filters.doc_ids)
-            sql = (
-                "SELECT chunks_fts.rowid, -chunks_fts.rank FROM chunks_fts JOIN chunks c ON c.id = chunks_fts.rowid "
-                f"JOIN documents d ON d.doc_id = c.doc_id WHERE {' AND '.join(clauses)} ORDER BY chunks_fts.rank LIMIT ?"
-            )
-            params.append(k)
-        rows = self._conn().execute(sql, params).fetchall()
-        return self._hydrate(rows, "bm25")
+    def _query_term_ids(self, query: str) -> list[int]:
+        terms = list(dict.fromkeys(analyze(query)))
+        unknown = [t for t in terms if t not in self._term_ids]
+        if unknown:
+            found = self._conn().execute(
+                f"SELECT term, id FROM vocabulary WHERE term IN ({','.join('?' * len(unknown))})", unknown)
+            self._term_ids.update(found)
+        return [self._term_ids[t] for t in terms if t in self._term_ids]
 
-    def _vector_index(self) -> _VectorIndex | None:
-        generation = self._meta("generation") or "0"
-        index = self._index
-        if index is not None and index.generation == generation:
-            return index
-        with self._index_lock:
-            if self._index is not None and self._index.generation == generation:
-                return self._index
-            conn = self._conn()
-            conn.execute("BEGIN")  # one snapshot for the generation, the documents and the vectors
-            try:
-                generation = self._meta("generation") or "0"
-                docs = conn.execute("SELECT doc_id, path, doc_type FROM documents").fetchall()
-                doc_row = {doc_id: i for i, (doc_id, _, _) in enumerate(docs)}
-                rows = conn.execute("SELECT id, doc_id, vector FROM chunks").fetchall()
-            finally:
-                conn.execute("COMMIT")
-            dimension = int(self._meta("embedding_dimension") or 0)
-            if not rows or not dimension:
-                matrix = np.zeros((0, max(dimension, 1)), dtype=np.float32)
-            else:
-                matrix = np.frombuffer(b"".join(r[2] for r in rows), dtype=np.float32).reshape(len(rows), dimension)
-            self._index = _VectorIndex(
-                generation=generation,
-                ids=np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows)),
-                doc_rows=np.fromiter((doc_row[r[1]] for r in rows), dtype=np.int64, count=len(rows)),
-                doc_ids=[d[0] for d in docs], doc_paths=[d[1] for d in docs], doc_types=[d[2] for d in docs],
-                matrix=matrix,
-            )
-            return self._index
+    def _allowed_doc_keys(self, snapshot: Snapshot, filters: Filters | None) -> np.ndarray | None:
+        if filters is None or filters.is_empty:
+            return None
+        keys = [
+            key for key, (doc_id, path, doc_type) in snapshot.doc_meta.items()
+            if (not filters.path_prefix or path.startswith(filters.path_prefix))
+            and (not filters.doc_types or doc_type in filters.doc_types)
+            and (not filters.doc_ids or doc_id in filters.doc_ids)
+        ]
+        return np.asarray(keys, dtype=np.int64)
+
+    def keyword_search(self, query: str, k: int, filters: Filters | None = None) -> list[ScoredChunk]:
+        if k <= 0:
+            return []
+        term_ids = self._query_term_ids(query)
+        if not term_ids:
+            return []
+        snapshot = self._current_snapshot()
+        hits = snapshot.bm25_top(term_ids, k, self._allowed_doc_keys(snapshot, filters))
+        return self._hydrate(hits, "bm25")
 
     def vector_search(self, vector, k: int, filters: Filters | None = None) -> list[ScoredChunk]:
-        index = self._vector_index()
-        if index is None or len(index.ids) == 0 or k <= 0:
+        if k <= 0:
             return []
+        snapshot = self._current_snapshot()
         query = np.asarray(vector, dtype=np.float32).reshape(-1)
-        if query.shape[0] != index.matrix.shape[1]:
-            raise StoreError(f"query vector has {query.shape[0]} dimensions, the store {index.matrix.shape[1]}")
-        scores = index.matrix @ query
-        if filters is not None and not filters.is_empty:
-            scores = np.where(index.allowed_rows(filters), scores, -np.inf)
-        k = min(k, len(scores))
-        top = np.argpartition(-scores, k - 1)[:k]
-        top = top[np.argsort(-scores[top], kind="stable")]
-        top = top[np.isfinite(scores[top])]
-        return self._hydrate(((int(index.ids[i]), float(scores[i])) for i in top), "dense")
+        dimension = int(self._meta("embedding_dimension") or query.shape[0])
+        if query.shape[0] != dimension:
+            raise StoreError(f"query vector has {query.shape[0]} dimensions, the store {dimension}")
+        hits = snapshot.vector_top(query, k, self._allowed_doc_keys(snapshot, filters))
+        return self._hydrate(hits, "dense")
+
+    def _current_snapshot(self) -> Snapshot:
+        generation = self._meta("generation") or "0"
+        snapshot = self._snapshot
+        if snapshot is not None and snapshot.generation == generation:
+            return snapshot
+        with self._index_lock:
+            snapshot = self._snapshot
+            if snapshot is None or snapshot.generation != self._meta("generation"):
+                self._snapshot = self._refreshed(snapshot)
+            return self._snapshot
+
+    def _refreshed(self, previous: Snapshot | None) -> Snapshot:
+        """A snapshot of the current generation, reusing the previous one's segments where it can."""
+        conn = self._conn()
+        max_id = previous.max_id if previous else 0
+        conn.execute("BEGIN")  # one read transaction: generation, documents and rows agree
+        try:
+            generation = self._meta("generation") or "0"
+            dimension = int(self._meta("embedding_dimension") or 1)
+            documents = conn.execute("SELECT doc_id, path, doc_type FROM documents").fetchall()
+            live_ids = np.fromiter((r[0] for r in conn.execute("SELECT id FROM chunks ORDER BY id")), dtype=np.int64)
+            new_rows = conn.execute(
+                "SELECT id, doc_id, vector, terms, term_length FROM chunks WHERE id > ? ORDER BY id", (max_id,)
+            ).fetchall()
+        finally:
+            conn.execute("COMMIT")
+
+        doc_keys = dict(previous.doc_keys) if previous else {}
+        for doc_id, _, _ in documents:
+            doc_keys.setdefault(doc_id, len(doc_keys))
+        for _, doc_id, *_ in new_rows:
+            doc_keys.setdefault(doc_id, len(doc_keys))
+        doc_meta = {doc_keys[doc_id]: (doc_id, path, doc_type) for doc_id, path, doc_type in documents}
+
+        segments = list(previous.segments) if previous else []
+        alive = [np.isin(segment.ids, live_ids, assume_unique=True) for segment in segments]
+        if new_rows:
+            postings = []
+            for row in new_rows:
+                half = len(row[3]) // 2
+                postings.append((np.frombuffer(row[3][:half], dtype=np.int32),
+                                 np.frombuffer(row[3][half:], dtype=np.float32)))
+            segments.append(Segment.build(
+                ids=np.fromiter((r[0] for r in new_rows), dtype=np.int64, count=len(new_rows)),
+                doc_keys=np.fromiter((doc_keys[r[1]] for r in new_rows), dtype=np.int64, count=len(new_rows)),
+                vectors=np.frombuffer(b"".join(r[2] for r in new_rows), dtype=np.float32).reshape(-1, dimension),
+                lengths=np.fromiter((r[4] for r in new_rows), dtype=np.float32, count=len(new_rows)),
+                postings=postings,
+            ))
+            alive.append(np.ones(len(new_rows), dtype=bool))
+        total = sum(len(a) for a in alive)
+        dead = total - sum(int(a.sum()) for a in alive)
+        if len(segments) > MAX_SEGMENTS or (total and dead / total > MERGE_WHEN_DEAD):
+            segments = [Segment.merge(segments, alive)]
+            alive = [np.ones(len(segments[0].ids), dtype=bool)]
+        return Snapshot(generation, tuple(segments), tuple(alive), doc_keys, doc_meta)
 
     def close(self) -> None:
         conn = getattr(self._local, "conn", None)
