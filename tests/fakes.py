@@ -40,3 +40,55 @@ class FailingEmbedder(FakeHashingEmbedder):
 
     def embed_documents(self, texts):
         raise ConnectionError("embedding service unavailable")
+
+
+class ScriptedGenerator:
+    """A FAKE language model: streams the scripted pieces, records the requests it got."""
+
+    name = "scripted"
+    uses_language_model = True
+
+    def __init__(self, pieces: list[str] | None = None, rewrite: str | None = None, fail_after: int | None = None):
+        self.pieces = pieces if pieces is not None else ["The answer", " is here", " [1]."]
+        self.rewrite = rewrite
+        self.fail_after = fail_after
+        self.requests = []
+        self.prompts = []
+
+    def stream(self, request, on_text):
+        from ragchat.domain import GenerationResult
+        from ragchat.errors import GenerationError
+
+        self.requests.append(request)
+        for index, piece in enumerate(self.pieces):
+            if self.fail_after is not None and index >= self.fail_after:
+                raise GenerationError("model endpoint failed")
+            on_text(piece)
+        return GenerationResult(stop_reason="end_turn", output_tokens=len(self.pieces))
+
+    def complete(self, system, prompt, max_tokens=200):
+        self.prompts.append(prompt)
+        if self.rewrite is None:
+            raise ConnectionError("model unavailable")
+        return self.rewrite
+
+
+class RecordingSink:
+    """Collects frames per connection like a client would; can vanish after N frames."""
+
+    def __init__(self, vanish_after: int | None = None):
+        self.frames: dict[str, list[dict]] = {}
+        self.vanish_after = vanish_after
+
+    def post(self, connection_id, data):
+        import json
+
+        from ragchat.errors import ClientGone
+
+        frames = self.frames.setdefault(connection_id, [])
+        if self.vanish_after is not None and len(frames) >= self.vanish_after:
+            raise ClientGone(connection_id)
+        frames.append(json.loads(data))
+
+    def types(self, connection_id):
+        return [f["type"] for f in self.frames.get(connection_id, [])]

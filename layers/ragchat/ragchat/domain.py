@@ -118,6 +118,7 @@ class ScoredChunk:
     chunk: Chunk
     score: float
     ranks: dict[str, int] = field(default_factory=dict)  # 1-based rank in each arm it came from
+    arm_scores: dict[str, float] = field(default_factory=dict)  # raw score in each arm (BM25, cosine)
 
 
 @dataclass
@@ -137,3 +138,89 @@ class IngestReport:
     @property
     def failed(self) -> int:
         return len(self.skipped)
+
+
+# -- conversations -----------------------------------------------------------------------------
+Role = Literal["user", "assistant"]
+
+
+@dataclass(frozen=True)
+class Source:
+    """A retrieved chunk as the user sees it: numbered, with where it came from."""
+
+    number: int
+    chunk_id: str
+    doc_id: str
+    title: str
+    uri: str
+    path: str
+    heading_path: tuple[str, ...]
+    page: int | None
+    snippet: str
+    score: float
+
+    def as_dict(self) -> dict:
+        return {
+            "n": self.number, "chunkId": self.chunk_id, "docId": self.doc_id, "title": self.title, "uri": self.uri,
+            "path": self.path, "headingPath": list(self.heading_path), "page": self.page,
+            "snippet": self.snippet, "score": round(self.score, 6),
+        }
+
+
+@dataclass(frozen=True)
+class Message:
+    message_id: str
+    session_id: str
+    role: Role
+    content: str
+    created_at: float
+    citations: tuple[Source, ...] = ()  # for assistant messages: exactly the sources cited
+    request_id: str | None = None
+
+    def as_dict(self) -> dict:
+        return {
+            "messageId": self.message_id, "sessionId": self.session_id, "role": self.role, "content": self.content,
+            "createdAt": self.created_at, "citations": [c.as_dict() for c in self.citations],
+            "requestId": self.request_id,
+        }
+
+
+@dataclass(frozen=True)
+class Session:
+    session_id: str
+    user_id: str
+    title: str
+    created_at: float
+    updated_at: float
+
+    def as_dict(self) -> dict:
+        return {"sessionId": self.session_id, "title": self.title, "createdAt": self.created_at,
+                "updatedAt": self.updated_at}
+
+
+# -- generation --------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Turn:
+    role: Role
+    content: str
+
+
+@dataclass(frozen=True)
+class GenerationRequest:
+    """What a generator gets: a rendered prompt for language models, and the structured parts
+    (the standalone question, the numbered sources) for generators that work without one."""
+
+    system: str
+    turns: tuple[Turn, ...]  # history, then the user turn that carries the sources
+    question: str
+    sources: tuple[Source, ...]
+    passages: tuple[str, ...] = ()  # the full text of each source, in the same order
+    max_tokens: int = 800
+    temperature: float = 0.2
+
+
+@dataclass(frozen=True)
+class GenerationResult:
+    stop_reason: str  # "end_turn", "max_tokens", "cancelled"
+    input_tokens: int = 0
+    output_tokens: int = 0

@@ -39,3 +39,23 @@ class EmbeddingSpaceMismatch(StoreError):
 
 class InvalidQuery(RagchatError):
     """A search request is malformed (empty query, bad k, bad filter)."""
+
+
+class SessionNotFound(RagchatError):
+    """No session with that id belongs to the asking user."""
+
+
+class ProtocolError(RagchatError):
+    """A client frame is malformed, too large, or asks for an unknown action."""
+
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code = code
+
+
+class GenerationError(RagchatError):
+    """The language model failed or could not be reached."""
+
+
+class ClientGone(RagchatError):
+    """The client of a stream disconnected; stop producing for it."""

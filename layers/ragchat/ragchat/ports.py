@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Protocol, runtime_checkable
 
-from ragchat.domain import Chunk, DocumentRecord, Filters, ParsedDocument, ScoredChunk, SourceObject
+from ragchat.domain import (
+    Chunk, DocumentRecord, Filters, GenerationRequest, GenerationResult, Message, ParsedDocument, ScoredChunk,
+    Session, SourceObject,
+)
 
 # A batch of vectors: a numpy array or a list of lists; the core never needs numpy itself.
 Vectors = Sequence[Sequence[float]]
@@ -93,3 +96,39 @@ class Retriever(Protocol):
         self, query: str, k: int = 10, filters: Filters | None = None, mode: str = "hybrid"
     ) -> list[ScoredChunk]: ...
 
+
+
+class SessionStore(Protocol):
+    """Conversations, one item per message, always scoped to the user who owns them.
+
+    A session that belongs to another user is treated exactly like one that does not exist.
+    Every adapter passes tests/contract/session_store_contract.py.
+    """
+
+    def create_session(self, user_id: str, title: str, session_id: str | None = None) -> Session: ...
+
+    def get_session(self, user_id: str, session_id: str) -> Session | None: ...
+
+    def list_sessions(self, user_id: str, limit: int = 50) -> list[Session]: ...
+
+    def append_message(self, user_id: str, message: Message) -> None: ...
+
+    def list_messages(self, user_id: str, session_id: str, limit: int | None = None) -> list[Message]:
+        """Oldest first; with a limit, the most recent `limit` messages."""
+
+    def delete_session(self, user_id: str, session_id: str) -> bool: ...
+
+
+TextSink = Callable[[str], None]  # receives streamed text; raising stops the generator
+
+
+class Generator(Protocol):
+    """Streams an answer. Adapters: extractive (offline), OpenAI-compatible endpoint, Bedrock ConverseStream."""
+
+    name: str
+    uses_language_model: bool  # False for the extractive default: no prompt, no condensing by model
+
+    def stream(self, request: GenerationRequest, on_text: TextSink) -> GenerationResult: ...
+
+    def complete(self, system: str, prompt: str, max_tokens: int = 200) -> str:
+        """One short non-streamed completion (used to rewrite follow-up questions)."""

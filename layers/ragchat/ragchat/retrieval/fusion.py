@@ -19,6 +19,7 @@ def reciprocal_rank_fusion(
     """
     scores: dict[str, float] = {}
     ranks: dict[str, dict[str, int]] = {}
+    arm_scores: dict[str, dict[str, float]] = {}
     chunks = {}
     for arm, results in arms.items():
         weight = 1.0 if weights is None else weights.get(arm, 1.0)
@@ -28,8 +29,10 @@ def reciprocal_rank_fusion(
                 continue  # a list that repeats a chunk counts its best rank only
             scores[chunk_id] = scores.get(chunk_id, 0.0) + weight / (k + rank)
             ranks.setdefault(chunk_id, {})[arm] = rank
+            arm_scores.setdefault(chunk_id, {})[arm] = result.arm_scores.get(arm, result.score)
             chunks.setdefault(chunk_id, result.chunk)
     order = sorted(scores, key=lambda cid: -scores[cid])
     if limit is not None:
         order = order[:limit]
-    return [ScoredChunk(chunk=chunks[cid], score=scores[cid], ranks=ranks[cid]) for cid in order]
+    return [ScoredChunk(chunk=chunks[cid], score=scores[cid], ranks=ranks[cid], arm_scores=arm_scores[cid])
+            for cid in order]

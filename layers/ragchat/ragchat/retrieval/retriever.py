@@ -9,7 +9,7 @@ from ragchat.retrieval.fusion import RRF_K, reciprocal_rank_fusion
 
 MODES = ("hybrid", "bm25", "dense")
 MAX_K = 1000
-MAX_QUERY_CHARS = 4000
+MAX_QUERY_CHARS = 8000  # a question plus the words a follow-up rewrite adds
 
 
 class HybridRetriever:

@@ -1,0 +1,44 @@
+"""Token streams to frames: coalesce tokens so a client gets at most one delta per interval."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+DELTA_INTERVAL_S = 0.05
+MAX_DELTA_CHARS = 5000  # 5,000 characters stay under 32 KB even if every one is JSON-escaped (6 bytes)
+
+
+class DeltaCoalescer:
+    """Collects streamed text and calls `emit(text)`: the first piece at once, then at most one call
+    per `interval` seconds, and whatever is left on `close()`. Long text is cut so no frame is too big."""
+
+    def __init__(self, emit: Callable[[str], None], interval: float = DELTA_INTERVAL_S,
+                 max_chars: int = MAX_DELTA_CHARS, clock: Callable[[], float] = time.monotonic):
+        self.emit = emit
+        self.interval = interval
+        self.max_chars = max_chars
+        self.clock = clock
+        self._buffer: list[str] = []
+        self._size = 0
+        self._last_emit: float | None = None
+
+    def write(self, text: str) -> None:
+        if not text:
+            return
+        self._buffer.append(text)
+        self._size += len(text)
+        now = self.clock()
+        if self._last_emit is None or now - self._last_emit >= self.interval or self._size >= self.max_chars:
+            self._drain(now)
+
+    def close(self) -> None:
+        if self._buffer:
+            self._drain(self.clock())
+
+    def _drain(self, now: float) -> None:
+        text = "".join(self._buffer)
+        self._buffer, self._size = [], 0
+        for start in range(0, len(text), self.max_chars):
+            self.emit(text[start:start + self.max_chars])
+        self._last_emit = now

@@ -1,0 +1,96 @@
+import pytest
+
+from ragchat.adapters.local.sessions import SqliteSessionStore
+from ragchat.adapters.local.sqlite_store import SqliteChunkStore
+from ragchat.chat.prompting import NO_SOURCES_ANSWER
+from ragchat.chat.service import ChatService
+from ragchat.errors import ClientGone, GenerationError, SessionNotFound
+from ragchat.retrieval.retriever import HybridRetriever
+from tests.contract.chunk_store_contract import EMBEDDER, put, record
+from tests.fakes import ScriptedGenerator
+
+
+@pytest.fixture
+def stack(tmp_path):
+    store = SqliteChunkStore(tmp_path / "store.db")
+    store.ensure_embedding_space(EMBEDDER.model_id, EMBEDDER.dimension)
+    put(store, record("d1", "deploy.md"), "deploy the stack with sam deploy guided", "delete the stack with sam delete")
+    put(store, record("d2", "costs.md"), "opensearch serverless collections cost money at rest")
+    return HybridRetriever(store, EMBEDDER), SqliteSessionStore(tmp_path / "sessions.db")
+
+
+def chat(stack, generator=None):
+    retriever, sessions = stack
+    return ChatService(retriever, generator or ScriptedGenerator(), sessions)
+
+
+def test_chat_streams_start_deltas_sources_end_and_stores_both_turns(stack):
+    frames = []
+    service = chat(stack, ScriptedGenerator(["Use sam", " deploy [1", "] or ask [9]."]))
+    reply = service.answer("alice", "how do I deploy the stack with sam", frames.append, request_id="r1")
+    types = [f["type"] for f in frames]
+    assert types[0] == "start" and types[-2:] == ["sources", "end"] and set(types[1:-2]) == {"delta"}
+    text = "".join(f["text"] for f in frames if f["type"] == "delta")
+    assert text == "Use sam deploy [1] or ask ."
+    end = frames[-1]
+    assert [c["n"] for c in end["citations"]] == [1]
+    assert end["citations"][0]["title"] == "Title of d1"
+    assert [f["seq"] for f in frames if f["type"] == "delta"] == list(range(1, len(types) - 2))
+    _, sessions = stack
+    stored = sessions.list_messages("alice", end["sessionId"])
+    assert [(m.role, m.content) for m in stored] == [("user", "how do I deploy the stack with sam"),
+                                                     ("assistant", text)]
+    assert [c.number for c in stored[1].citations] == [1] == [c.number for c in reply.citations]
+
+
+def test_chat_prompt_numbers_sources_and_bounds_history(stack):
+    generator = ScriptedGenerator(["ok"], rewrite="How do I delete the stack?")
+    service = chat(stack, generator)
+    first = []
+    service.answer("alice", "how do I deploy the stack", first.append)
+    session_id = first[0]["sessionId"]
+    service.answer("alice", "and delete it?", [].append, session_id=session_id)
+    request = generator.requests[-1]
+    assert request.question == "How do I delete the stack?"
+    assert [t.role for t in request.turns] == ["user", "assistant", "user"]
+    assert "[1] Title of" in request.turns[-1].content
+
+
+def test_chat_says_so_when_nothing_relevant_is_retrieved(stack):
+    frames = []
+    generator = ScriptedGenerator()
+    chat(stack, generator).answer("alice", "zebra migration patterns", frames.append)
+    assert "".join(f["text"] for f in frames if f["type"] == "delta") == NO_SOURCES_ANSWER
+    assert frames[-1]["citations"] == [] and frames[-2]["sources"] == []
+    assert generator.requests == []
+
+
+def test_chat_refuses_a_session_of_another_user(stack):
+    frames = []
+    service = chat(stack)
+    service.answer("alice", "how do I deploy the stack", frames.append)
+    with pytest.raises(SessionNotFound):
+        service.answer("mallory", "show me", [].append, session_id=frames[0]["sessionId"])
+
+
+def test_chat_keeps_what_was_said_when_the_client_vanishes(stack):
+    sent = []
+
+    def vanishing(frame):
+        if len(sent) >= 2:
+            raise ClientGone("gone")
+        sent.append(frame)
+
+    service = chat(stack, ScriptedGenerator(["First part. ", "Second part [1]."]))
+    assert service.answer("alice", "how do I deploy the stack", vanishing) is None
+    _, sessions = stack
+    stored = sessions.list_messages("alice", sent[0]["sessionId"])
+    assert stored[-1].role == "assistant" and "interrupted" in stored[-1].content
+
+
+def test_chat_generation_failure_propagates_after_storing_the_question(stack):
+    frames = []
+    with pytest.raises(GenerationError):
+        chat(stack, ScriptedGenerator(["a", "b"], fail_after=1)).answer("alice", "deploy the stack", frames.append)
+    _, sessions = stack
+    assert [m.role for m in sessions.list_messages("alice", frames[0]["sessionId"])] == ["user"]

@@ -1,0 +1,70 @@
+from ragchat.chat.citations import CitationFilter
+from ragchat.chat.streaming import DeltaCoalescer
+
+
+def run(filter_: CitationFilter, pieces: list[str]) -> str:
+    return "".join(filter_.feed(p) for p in pieces) + filter_.flush()
+
+
+def test_citation_filter_passes_valid_markers_split_across_pieces():
+    f = CitationFilter({1, 2})
+    assert run(f, ["Deploy with SAM [", "1", "] and check [2", "]."]) == "Deploy with SAM [1] and check [2]."
+    assert f.cited == [1, 2]
+
+
+def test_citation_filter_drops_markers_to_sources_not_retrieved():
+    f = CitationFilter({1})
+    assert run(f, ["Claim [7]. Other [1, 9]. Again [1]."]) == "Claim . Other [1]. Again [1]."
+    assert f.cited == [1]
+
+
+def test_citation_filter_holds_back_only_an_open_marker():
+    f = CitationFilter({1})
+    assert f.feed("text [") == "text "
+    assert f.feed("1") == ""
+    assert f.feed("] more") == "[1] more"
+
+
+def test_citation_filter_leaves_other_brackets_alone():
+    f = CitationFilter({1})
+    assert run(f, ["see [the docs](x) and [a-b] and arr[0] [", "note]"]) == "see [the docs](x) and [a-b] and arr[0] [note]"
+
+
+def test_citation_filter_flushes_an_unclosed_bracket_as_text():
+    f = CitationFilter({1})
+    assert run(f, ["value [12"]) == "value [12"
+
+
+class Clock:
+    def __init__(self):
+        self.now = 0.0
+
+    def __call__(self):
+        return self.now
+
+
+def test_coalescer_emits_first_piece_at_once_then_at_most_once_per_interval():
+    clock, out = Clock(), []
+    c = DeltaCoalescer(out.append, interval=0.05, clock=clock)
+    for i in range(100):  # 100 tokens over 99 ms
+        c.write(f"t{i} ")
+        clock.now += 0.001
+    c.close()
+    assert out[0] == "t0 "
+    assert len(out) == 3  # at 0 ms, at 50 ms, and the rest on close
+    assert "".join(out) == "".join(f"t{i} " for i in range(100))
+
+
+def test_coalescer_cuts_text_longer_than_a_frame():
+    out = []
+    c = DeltaCoalescer(out.append, max_chars=10, clock=Clock())
+    c.write("x" * 25)
+    assert out == ["x" * 10, "x" * 10, "x" * 5]
+
+
+def test_coalescer_ignores_empty_text_and_closes_cleanly():
+    out = []
+    c = DeltaCoalescer(out.append, clock=Clock())
+    c.write("")
+    c.close()
+    assert out == []

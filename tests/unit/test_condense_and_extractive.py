@@ -1,0 +1,64 @@
+from ragchat.adapters.local.extractive import INTRO, ExtractiveGenerator
+from ragchat.chat.condense import HeuristicCondenser, ModelCondenser, is_follow_up
+from ragchat.domain import GenerationRequest, Message, Source
+from tests.fakes import ScriptedGenerator
+
+
+def user(text: str) -> Message:
+    return Message(message_id=text, session_id="s", role="user", content=text, created_at=0.0)
+
+
+def test_follow_ups_are_recognised_by_anaphora_openers_and_brevity():
+    assert is_follow_up("and how is it deployed?")
+    assert is_follow_up("What does that cost?")
+    assert is_follow_up("why?")
+    assert not is_follow_up("How is the ragchat ingest function deployed on AWS?")
+
+
+def test_heuristic_condenser_adds_the_previous_topic_to_a_follow_up():
+    history = [user("What is the ingest pipeline of ragchat?")]
+    assert HeuristicCondenser().condense("and how is it deployed?", history) == (
+        "and how is it deployed? ingest pipeline ragchat")
+
+
+def test_heuristic_condenser_leaves_standalone_questions_and_first_questions_alone():
+    history = [user("What is the ingest pipeline of ragchat?")]
+    standalone = "Which parsers handle PDF files and DOCX documents?"
+    assert HeuristicCondenser().condense(standalone, history) == standalone
+    assert HeuristicCondenser().condense("and it?", []) == "and it?"
+
+
+def test_model_condenser_uses_the_model_and_falls_back_when_it_fails():
+    history = [user("What is the ingest pipeline of ragchat?")]
+    assert ModelCondenser(ScriptedGenerator(rewrite='"How is ragchat deployed?"')).condense(
+        "and how is it deployed?", history) == "How is ragchat deployed?"
+    failing = ModelCondenser(ScriptedGenerator(rewrite=None))
+    assert failing.condense("and how is it deployed?", history).startswith("and how is it deployed? ingest")
+
+
+def source(n: int) -> Source:
+    return Source(number=n, chunk_id=f"c{n}", doc_id="d", title="T", uri="u", path="p", heading_path=(),
+                  page=None, snippet="", score=1.0)
+
+
+def extract(question: str, passages: list[str]) -> str:
+    request = GenerationRequest(system="", turns=(), question=question,
+                                sources=tuple(source(i + 1) for i in range(len(passages))), passages=tuple(passages))
+    out: list[str] = []
+    ExtractiveGenerator(max_sentences=2).stream(request, out.append)
+    return "".join(out)
+
+
+def test_extractive_answer_quotes_the_most_relevant_sentences_with_citations():
+    answer = extract("How do I delete the stack?", [
+        "The stack is built with SAM. Costs are low at rest for most users.",
+        "Run sam delete to delete the stack and its bucket. Nothing else is needed here.",
+    ])
+    assert answer.startswith(INTRO)
+    assert "- Run sam delete to delete the stack and its bucket. [2]" in answer
+    assert answer.count("\n- ") <= 2
+
+
+def test_extractive_answer_never_turns_document_brackets_into_citations():
+    answer = extract("what does the note say about backups", ["The note [3] says backups run nightly at two."])
+    assert "[3]" not in answer and "backups run nightly at two. [1]" in answer
