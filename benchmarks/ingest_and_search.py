@@ -118,7 +118,7 @@ def fill_synthetic(store: SqliteChunkStore, n_chunks: int, vocab: list[str], dim
 
 
 def search_latency(dataset_dir: Path, embedder, scratch: Path, n_chunks: int, n_queries: int) -> dict:
-    store = SqliteChunkStore(scratch / "synthetic" / "ragchat.db")
+    store = SqliteChunkStore(scratch / "synthetic" / "ragchat.db", vector_scorer=embedder.score_vectors)
     store.ensure_embedding_space(embedder.model_id, embedder.dimension)
     fill_seconds = fill_synthetic(store, n_chunks, vocabulary(dataset_dir), embedder.dimension)
     services = build(Settings(data_dir=scratch / "synthetic"), store=store, embedder=embedder)
@@ -130,7 +130,9 @@ def search_latency(dataset_dir: Path, embedder, scratch: Path, n_chunks: int, n_
         rng = random.Random(3)
         queries = [" ".join(rng.sample(vocabulary(dataset_dir)[:5000], 8)) for _ in range(n_queries)]
 
-    services.retriever.search(queries[0], k=10)  # builds the in-memory vector matrix once
+    started = time.perf_counter()
+    services.retriever.search(queries[0], k=10)  # the first search builds the in-memory indexes
+    first_search_s = time.perf_counter() - started
     rows = {}
     timings = {"query embedding": lambda q: embedder.embed_query(q)}
     for mode in ("bm25", "dense", "hybrid"):
@@ -142,7 +144,8 @@ def search_latency(dataset_dir: Path, embedder, scratch: Path, n_chunks: int, n_
             run(query)
             latencies.append((time.perf_counter() - started) * 1000)
         rows[name] = {"p50_ms": percentile(latencies, 50), "p95_ms": percentile(latencies, 95)}
-    return {"chunks": store.count_chunks(), "fill_s": fill_seconds, "queries": len(queries), "latency": rows}
+    return {"chunks": store.count_chunks(), "fill_s": fill_seconds, "queries": len(queries), "latency": rows,
+            "first_search_s": first_search_s}
 
 
 def main() -> int:
@@ -184,6 +187,7 @@ def main() -> int:
     for name, row in s["latency"].items():
         print(f"| {name:<16} | {row['p50_ms']:>7.1f} | {row['p95_ms']:>7.1f} |")
     print("target: hybrid p50 < 30 ms (hybrid and dense include the query embedding)")
+    print(f"first search after opening the store (builds the in-memory indexes): {s['first_search_s']:.1f} s")
     return 0
 
 

@@ -35,6 +35,13 @@ def test_markdown_keeps_code_and_tables():
     assert "1 | 2" in body
 
 
+def test_markdown_inline_and_block_html_keeps_only_visible_text():
+    text = b'# Runbook <a id="top"></a>\n\n<div align="center"><img alt="logo" src="x.png"> <b>Status</b></div>\n\nPage <br> on-call.\n'
+    parsed = parse(text, obj("r.md"))
+    assert parsed.title == "Runbook"
+    assert parsed.sections[0].text == "Status\n\nPage on-call."
+
+
 def test_markdown_without_heading_takes_title_from_file_name():
     assert parse(b"just text", obj("notes/meeting-2024.md")).title == "meeting-2024"
 

@@ -8,7 +8,7 @@ from ragchat.config import Settings
 from ragchat.errors import ConfigurationError
 from ragchat.ingest.chunking import StructuredChunker
 from ragchat.ingest.pipeline import IngestPipeline
-from ragchat.ports import ChunkStore, Embedder
+from ragchat.ports import ChunkStore, Embedder, Generator, SessionStore
 from ragchat.retrieval.retriever import HybridRetriever
 
 
@@ -21,10 +21,10 @@ class Services:
     retriever: HybridRetriever
 
 
-def _local_store(settings: Settings) -> ChunkStore:
+def _local_store(settings: Settings, embedder: Embedder) -> ChunkStore:
     from ragchat.adapters.local.sqlite_store import SqliteChunkStore
 
-    return SqliteChunkStore(settings.store_path)
+    return SqliteChunkStore(settings.store_path, vector_scorer=getattr(embedder, "score_vectors", None))
 
 
 def _local_embedder(settings: Settings) -> Embedder:
@@ -33,7 +33,7 @@ def _local_embedder(settings: Settings) -> Embedder:
     return SentenceTransformerEmbedder(batch_size=settings.embed_batch_size)
 
 
-# backend name -> (store factory, embedder factory)
+# backend name -> (store factory taking the embedder, embedder factory)
 ADAPTER_SETS = {"local": (_local_store, _local_embedder)}
 
 
@@ -43,9 +43,39 @@ def build(settings: Settings, store: ChunkStore | None = None, embedder: Embedde
         raise ConfigurationError(
             f"RAGCHAT_BACKEND={settings.backend!r} is not one of: {', '.join(sorted(ADAPTER_SETS))}")
     make_store, make_embedder = ADAPTER_SETS[settings.backend]
-    store = store if store is not None else make_store(settings)
     embedder = embedder if embedder is not None else make_embedder(settings)
+    store = store if store is not None else make_store(settings, embedder)
     chunker = StructuredChunker(settings.chunk_tokens, settings.chunk_overlap)
     pipeline = IngestPipeline(store, embedder, chunker, max_file_bytes=int(settings.max_file_mb * 1024 * 1024))
     retriever = HybridRetriever(store, embedder, candidates=settings.retrieval_candidates, rrf_k=settings.rrf_k)
     return Services(settings, store, embedder, pipeline, retriever)
+
+
+def build_generator(settings: Settings) -> Generator:
+    if settings.generator == "extractive":
+        from ragchat.adapters.local.extractive import ExtractiveGenerator
+
+        return ExtractiveGenerator()
+    if settings.generator == "openai":
+        from ragchat.adapters.openai_compat import OpenAICompatibleGenerator
+
+        return OpenAICompatibleGenerator(settings.openai_base_url, settings.openai_model, settings.openai_api_key)
+    raise ConfigurationError(f"RAGCHAT_GENERATOR={settings.generator!r} is not one of: extractive, openai")
+
+
+def build_sessions(settings: Settings) -> SessionStore:
+    from ragchat.adapters.local.sessions import SqliteSessionStore
+
+    return SqliteSessionStore(settings.sessions_path)
+
+
+def build_chat(services: Services, generator: Generator | None = None, sessions: SessionStore | None = None):
+    """The chat service over already-built services (the query side)."""
+    from ragchat.chat.service import ChatService, ChatSettings
+
+    settings = services.settings
+    return ChatService(
+        services.retriever, generator or build_generator(settings), sessions or build_sessions(settings),
+        ChatSettings(k=settings.chat_sources, min_similarity=settings.min_similarity,
+                     history_tokens=settings.history_tokens, max_answer_tokens=settings.max_answer_tokens),
+    )

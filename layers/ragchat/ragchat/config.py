@@ -22,10 +22,23 @@ class Settings:
     embed_batch_size: int = 32
     retrieval_candidates: int = 100  # depth of each arm before fusion
     rrf_k: int = 60
+    generator: str = "extractive"  # extractive | openai | bedrock
+    openai_base_url: str = "http://127.0.0.1:11434/v1"  # Ollama's; vLLM and llama.cpp's server work too
+    openai_model: str = "llama3.1"
+    openai_api_key: str = ""
+    chat_sources: int = 6  # sources retrieved per answer
+    min_similarity: float = 0.25  # cosine below which the best chunk is taken as not about the question
+    history_tokens: int = 1500  # history sent to a language model
+    max_answer_tokens: int = 800
+    local_token: str = ""  # when set, the local server requires it (Bearer header or ?token=)
 
     @property
     def store_path(self) -> Path:
         return self.data_dir / "ragchat.db"
+
+    @property
+    def sessions_path(self) -> Path:
+        return self.data_dir / "sessions.db"
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides) -> Settings:

@@ -20,7 +20,7 @@ from ragchat.ports import Chunker, ChunkStore, DocumentEmbedder, DocumentSource
 
 log = logging.getLogger(__name__)
 
-PARSER_VERSION = "parsers-v1"
+PARSER_VERSION = "parsers-v2"  # bump when parsing changes what a file yields: everything re-ingests
 
 
 class Progress(Protocol):

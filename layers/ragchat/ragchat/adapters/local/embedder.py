@@ -68,3 +68,11 @@ class SentenceTransformerEmbedder:
 
     def embed_query(self, text: str) -> np.ndarray:
         return self.embed_documents([text])[0]
+
+    def score_vectors(self, matrix: np.ndarray, query: np.ndarray) -> np.ndarray:
+        """matrix @ query on torch's thread pool: the pool the model just used for the query, so a
+        numpy/BLAS pool does not compete with torch's still-spinning threads for the same cores."""
+        import torch
+
+        with torch.inference_mode():
+            return torch.mv(torch.from_numpy(matrix), torch.from_numpy(np.ascontiguousarray(query))).numpy()

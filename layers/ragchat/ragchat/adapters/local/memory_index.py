@@ -7,9 +7,17 @@ place, so searches running in other threads keep a consistent view while a new o
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
+
+VectorScorer = Callable[[np.ndarray, np.ndarray], np.ndarray]  # (matrix, query) -> one score per row
+
+
+def numpy_scores(matrix: np.ndarray, query: np.ndarray) -> np.ndarray:
+    return matrix @ query
+
 
 BM25_K1 = 1.2
 BM25_B = 0.75
@@ -87,12 +95,13 @@ class Snapshot:
             mask = mask & np.isin(self.segments[segment_index].doc_keys, allowed_keys)
         return mask
 
-    def vector_top(self, query: np.ndarray, k: int, allowed_keys: np.ndarray | None) -> list[tuple[int, float]]:
+    def vector_top(self, query: np.ndarray, k: int, allowed_keys: np.ndarray | None,
+                   scorer: VectorScorer = numpy_scores) -> list[tuple[int, float]]:
         best: list[tuple[float, int]] = []
         for index, segment in enumerate(self.segments):
             if not len(segment.ids):
                 continue
-            scores = segment.vectors @ query
+            scores = scorer(segment.vectors, query)
             scores = np.where(self.allowed(index, allowed_keys), scores, -np.inf)
             best.extend(_top(scores, segment.ids, k))
         best.sort(key=lambda pair: (-pair[0], pair[1]))

@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from ragchat.adapters.local.analyzer import analyze, weighted_terms
-from ragchat.adapters.local.memory_index import MAX_SEGMENTS, Segment, Snapshot
+from ragchat.adapters.local.memory_index import MAX_SEGMENTS, Segment, Snapshot, VectorScorer, numpy_scores
 from ragchat.domain import Chunk, DocumentRecord, Filters, ScoredChunk
 from ragchat.errors import EmbeddingSpaceMismatch, StoreError
 
@@ -88,8 +88,11 @@ def _row_to_chunk(row: tuple) -> Chunk:
 class SqliteChunkStore:
     """ChunkStore over one SQLite file. Safe for many reader threads and one writer at a time."""
 
-    def __init__(self, path: str | Path):
+    def __init__(self, path: str | Path, vector_scorer: VectorScorer | None = None):
+        """`vector_scorer` computes matrix @ query; the composition root passes the embedder's own
+        (torch, on the thread pool the model already uses) so the two never fight over the cores."""
         self.path = Path(path)
+        self.vector_scorer = vector_scorer or numpy_scores
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._local = threading.local()
         self._write_lock = threading.Lock()
@@ -302,7 +305,7 @@ class SqliteChunkStore:
         dimension = int(self._meta("embedding_dimension") or query.shape[0])
         if query.shape[0] != dimension:
             raise StoreError(f"query vector has {query.shape[0]} dimensions, the store {dimension}")
-        hits = snapshot.vector_top(query, k, self._allowed_doc_keys(snapshot, filters))
+        hits = snapshot.vector_top(query, k, self._allowed_doc_keys(snapshot, filters), self.vector_scorer)
         return self._hydrate(hits, "dense")
 
     def _current_snapshot(self) -> Snapshot:
@@ -350,7 +353,7 @@ class SqliteChunkStore:
             segments.append(Segment.build(
                 ids=np.fromiter((r[0] for r in new_rows), dtype=np.int64, count=len(new_rows)),
                 doc_keys=np.fromiter((doc_keys[r[1]] for r in new_rows), dtype=np.int64, count=len(new_rows)),
-                vectors=np.frombuffer(b"".join(r[2] for r in new_rows), dtype=np.float32).reshape(-1, dimension),
+                vectors=np.frombuffer(bytearray(b"".join(r[2] for r in new_rows)), dtype=np.float32).reshape(-1, dimension),
                 lengths=np.fromiter((r[4] for r in new_rows), dtype=np.float32, count=len(new_rows)),
                 postings=postings,
             ))

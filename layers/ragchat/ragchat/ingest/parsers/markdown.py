@@ -25,13 +25,22 @@ def _parser():
 def _inline_text(token) -> str:
     parts: list[str] = []
     for child in token.children or ():
-        if child.type in ("text", "code_inline", "html_inline"):
+        if child.type in ("text", "code_inline"):
             parts.append(child.content)
         elif child.type in ("softbreak", "hardbreak"):
             parts.append(" " if child.type == "softbreak" else "\n")
         elif child.type == "image":
             parts.append(child.content)
-    return "".join(parts).strip()
+    return re.sub(r"[ \t]{2,}", " ", "".join(parts)).strip()
+
+
+def _html_text(fragment: str) -> str:
+    from bs4 import BeautifulSoup
+
+    soup = BeautifulSoup(fragment, "html.parser")
+    for tag in soup(["script", "style", "template"]):
+        tag.decompose()
+    return " ".join(soup.get_text(" ").split())
 
 
 def parse(data: bytes, obj: SourceObject) -> ParsedDocument:
@@ -79,9 +88,13 @@ def parse(data: bytes, obj: SourceObject) -> ParsedDocument:
             if any(row):
                 blocks.append(" | ".join(row))
             row = []
-        elif tok.type in ("fence", "code_block", "html_block"):
+        elif tok.type in ("fence", "code_block"):
             if tok.content.strip():
                 blocks.append(tok.content.rstrip())
+        elif tok.type == "html_block":  # raw HTML in Markdown: keep its visible text only
+            visible = _html_text(tok.content)
+            if visible:
+                blocks.append(visible)
         i += 1
     flush()
 
