@@ -62,3 +62,9 @@ def test_extractive_answer_quotes_the_most_relevant_sentences_with_citations():
 def test_extractive_answer_never_turns_document_brackets_into_citations():
     answer = extract("what does the note say about backups", ["The note [3] says backups run nightly at two."])
     assert "[3]" not in answer and "backups run nightly at two. [1]" in answer
+
+
+def test_extractive_answer_quotes_a_sentence_repeated_by_overlapping_chunks_once():
+    sentence = "Backups of the database run nightly at two."
+    answer = extract("when do database backups run", [sentence + " Other words here.", sentence])
+    assert answer.count(sentence) == 1

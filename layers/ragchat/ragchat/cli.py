@@ -150,6 +150,35 @@ def cmd_eval_retrieval(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    from ragchat.server.run import serve
+
+    services = _services(args)
+    serve(services, args.host, args.port, Path(args.watch) if args.watch else None)
+    return 0
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    from ragchat.bootstrap import build_chat
+
+    chat = build_chat(_services(args))
+    ending: dict = {}
+
+    def show(frame: dict) -> None:
+        if frame["type"] == "delta":
+            print(frame["text"], end="", flush=True)
+        elif frame["type"] == "end":
+            ending.update(frame)
+
+    chat.answer("local", args.question, show, session_id=args.session)
+    print(flush=True)
+    for source in ending.get("citations", []):
+        page = f", p. {source['page']}" if source.get("page") else ""
+        print(f"[{source['n']}] {source['title']} ({source['path']}{page})")
+    print(f"session: {ending.get('sessionId')}  (continue with --session)", file=sys.stderr)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--data", metavar="DIR", help="data directory (default: $RAGCHAT_DATA_DIR or ./.ragchat)")
@@ -174,6 +203,17 @@ def build_parser() -> argparse.ArgumentParser:
     documents = commands.add_parser("documents", parents=[common], help="list documents and their ingest status")
     documents.add_argument("--json", action="store_true")
     documents.set_defaults(func=cmd_documents)
+
+    serve = commands.add_parser("serve", parents=[common], help="the chat page and WebSocket API on this machine")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--watch", metavar="DIR", help="a drop folder: files added, changed or removed there are ingested")
+    serve.set_defaults(func=cmd_serve)
+
+    ask = commands.add_parser("ask", parents=[common], help="ask a question; the answer streams in the terminal")
+    ask.add_argument("question")
+    ask.add_argument("--session", help="continue this session (ids are printed after each answer)")
+    ask.set_defaults(func=cmd_ask)
 
     evaluation = commands.add_parser("eval", help="measure quality")
     eval_kinds = evaluation.add_subparsers(dest="kind", required=True)

@@ -33,12 +33,14 @@ class ExtractiveGenerator:
 
     def _candidates(self, request: GenerationRequest) -> list[tuple[int, int, str, set[str]]]:
         candidates = []
+        seen: set[str] = set()  # overlapping chunks repeat sentences: quote each once
         for source, passage in zip(request.sources, request.passages):
             position = 0
             for paragraph in split_paragraphs(passage):
                 for sentence in split_sentences(paragraph):
                     sentence = " ".join(_MARKERS.sub("", sentence).split())
-                    if len(sentence.split()) >= MIN_WORDS:
+                    if len(sentence.split()) >= MIN_WORDS and sentence.lower() not in seen:
+                        seen.add(sentence.lower())
                         candidates.append((source.number, position, sentence[:MAX_SENTENCE_CHARS], set(analyze(sentence))))
                         position += 1
         return candidates
