@@ -14,7 +14,7 @@ from ragchat.server.app import AppContext, create_app
 from ragchat.server.run import FolderWatcher
 from ragchat.server.websocket import LocalConnectionSink
 from tests.fakes import FakeHashingEmbedder, ScriptedGenerator
-from tests.server_harness import running
+from ragchat.server.background import running
 
 
 class SlowGenerator(ScriptedGenerator):

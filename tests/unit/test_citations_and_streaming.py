@@ -38,28 +38,54 @@ def test_citation_filter_flushes_an_unclosed_bracket_as_text():
 class Clock:
     def __init__(self):
         self.now = 0.0
+        self.emitted_at: list[float] = []
 
     def __call__(self):
         return self.now
 
+    def sleep(self, seconds):
+        self.now += seconds
+
+    def recorder(self, out):
+        def emit(text):
+            self.emitted_at.append(self.now)
+            out.append(text)
+        return emit
+
+
+def gaps(times):
+    return [round(b - a, 6) for a, b in zip(times, times[1:])]
+
 
 def test_coalescer_emits_first_piece_at_once_then_at_most_once_per_interval():
     clock, out = Clock(), []
-    c = DeltaCoalescer(out.append, interval=0.05, clock=clock)
+    c = DeltaCoalescer(clock.recorder(out), interval=0.05, clock=clock, sleep=clock.sleep)
     for i in range(100):  # 100 tokens over 99 ms
         c.write(f"t{i} ")
         clock.now += 0.001
     c.close()
     assert out[0] == "t0 "
-    assert len(out) == 3  # at 0 ms, at 50 ms, and the rest on close
+    assert clock.emitted_at[0] == 0.0
+    assert len(out) == 3  # at 0 ms, at 50 ms, and the rest on close, 50 ms later
+    assert all(gap >= 0.05 for gap in gaps(clock.emitted_at))
     assert "".join(out) == "".join(f"t{i} " for i in range(100))
 
 
-def test_coalescer_cuts_text_longer_than_a_frame():
-    out = []
-    c = DeltaCoalescer(out.append, max_chars=10, clock=Clock())
+def test_coalescer_final_flush_keeps_the_spacing_after_a_burst():
+    clock, out = Clock(), []
+    c = DeltaCoalescer(clock.recorder(out), interval=0.05, clock=clock, sleep=clock.sleep)
+    for i in range(500):  # a generator that emits everything at once
+        c.write("tok ")
+    c.close()
+    assert len(out) == 2 and gaps(clock.emitted_at) == [0.05]
+
+
+def test_coalescer_cuts_text_longer_than_a_frame_and_spaces_the_pieces():
+    clock, out = Clock(), []
+    c = DeltaCoalescer(clock.recorder(out), max_chars=10, clock=clock, sleep=clock.sleep)
     c.write("x" * 25)
     assert out == ["x" * 10, "x" * 10, "x" * 5]
+    assert all(gap >= 0.05 for gap in gaps(clock.emitted_at))
 
 
 def test_coalescer_ignores_empty_text_and_closes_cleanly():

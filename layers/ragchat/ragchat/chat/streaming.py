@@ -10,15 +10,19 @@ MAX_DELTA_CHARS = 5000  # 5,000 characters stay under 32 KB even if every one is
 
 
 class DeltaCoalescer:
-    """Collects streamed text and calls `emit(text)`: the first piece at once, then at most one call
-    per `interval` seconds, and whatever is left on `close()`. Long text is cut so no frame is too big."""
+    """Collects streamed text and calls `emit(text)`: the first piece at once, then never two calls
+    less than `interval` seconds apart, and whatever is left on `close()`. Long text is cut so no
+    frame is too big. Where keeping the spacing means waiting (the final flush, an oversized
+    buffer), the caller's thread sleeps the remainder: backpressure instead of a burst."""
 
     def __init__(self, emit: Callable[[str], None], interval: float = DELTA_INTERVAL_S,
-                 max_chars: int = MAX_DELTA_CHARS, clock: Callable[[], float] = time.monotonic):
+                 max_chars: int = MAX_DELTA_CHARS, clock: Callable[[], float] = time.monotonic,
+                 sleep: Callable[[float], None] = time.sleep):
         self.emit = emit
         self.interval = interval
         self.max_chars = max_chars
         self.clock = clock
+        self.sleep = sleep
         self._buffer: list[str] = []
         self._size = 0
         self._last_emit: float | None = None
@@ -40,5 +44,10 @@ class DeltaCoalescer:
         text = "".join(self._buffer)
         self._buffer, self._size = [], 0
         for start in range(0, len(text), self.max_chars):
+            if self._last_emit is not None:
+                wait = self._last_emit + self.interval - now
+                if wait > 0:
+                    self.sleep(wait)
+                    now = self.clock()
             self.emit(text[start:start + self.max_chars])
-        self._last_emit = now
+            self._last_emit = now

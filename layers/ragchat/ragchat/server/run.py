@@ -55,8 +55,8 @@ class FolderWatcher:
         self.thread.start()
 
 
-def build_app(services: Services, watch: Path | None, token: str = ""):
-    sessions_chat = build_chat(services)
+def build_app(services: Services, watch: Path | None, token: str = "", generator=None):
+    sessions_chat = build_chat(services, generator=generator)
     sink = LocalConnectionSink()
     routes = ChatRoutes(sessions_chat, sessions_chat.sessions, InMemoryConnections(), sink)
     watcher = None

@@ -1,4 +1,4 @@
-"""Run the real local server (uvicorn, real sockets) in a background thread for tests and benchmarks."""
+"""Run an ASGI app with uvicorn in a background thread on a free port (tests, benchmarks, fakes)."""
 
 from __future__ import annotations
 
