@@ -21,6 +21,7 @@ _MARKERS = re.compile(r"\[\d{1,3}(?:\s*,\s*\d{1,3})*\]")  # a document's own "[3
 _PIECES = re.compile(r"\S+\s*")
 MIN_WORDS = 4
 MAX_SENTENCE_CHARS = 400
+RELATIVE_OVERLAP = 0.5
 
 
 class ExtractiveGenerator:
@@ -56,15 +57,20 @@ class ExtractiveGenerator:
                 document_frequency[term] = document_frequency.get(term, 0) + 1
         total = len(candidates)
 
+        def overlap(candidate) -> float:
+            return sum(math.log(1 + total / document_frequency[t]) for t in candidate[3] & question)
+
         def score(candidate) -> float:
-            number, position, _, terms = candidate
-            overlap = sum(math.log(1 + total / document_frequency[t]) for t in terms & question)
+            number, position, _, _ = candidate
             # earlier sources and earlier sentences break ties: retrieval already ranked the sources
-            return overlap + 0.1 / number + 0.01 / (position + 1)
+            return overlap(candidate) + 0.1 / number + 0.01 / (position + 1)
 
         ranked = sorted(candidates, key=score, reverse=True)
+        floor = RELATIVE_OVERLAP * overlap(ranked[0])  # a sentence far weaker than the best adds noise
         chosen, words = [], 0
         for candidate in ranked:
+            if chosen and overlap(candidate) < floor:
+                break
             length = len(candidate[2].split())
             if chosen and (len(chosen) >= self.max_sentences or words + length > self.max_words):
                 break

@@ -1,0 +1,83 @@
+"""The chat page in headless Chromium (Debian's chromium, driven by Playwright) against the real
+local server: upload, streamed answer, working citation, sanitised Markdown, history after reload,
+reconnection."""
+
+import shutil
+
+import pytest
+
+from ragchat.bootstrap import build
+from ragchat.config import Settings
+from ragchat.server.background import running
+from ragchat.server.run import build_app
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (apt-get install chromium)")
+
+DOCUMENT = b"""# Staging runbook
+
+## Credentials
+
+The staging database password rotates every 17 days through the vault agent.
+
+<script>window.__pwned = true</script>
+<img src=x onerror="window.__pwned = true">
+"""
+
+
+@pytest.fixture
+def page(tmp_path, real_embedder):
+    playwright_api = pytest.importorskip("playwright.sync_api")
+    services = build(Settings(data_dir=tmp_path / "data"), embedder=real_embedder)
+    app, watcher = build_app(services, tmp_path / "drop")
+    watcher.start()
+    with running(app) as address, playwright_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=[
+            "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+            "--disable-component-update", "--disable-sync", "--no-first-run"])
+        # CSP bypassed on purpose: the sanitiser alone must stop a document's script (the server's
+        # CSP is a second wall, checked in tests/functional/test_local_server.py)
+        page = browser.new_context(bypass_csp=True).new_page()
+        page.goto(f"http://{address}/")
+        page.wait_for_selector("#status[data-state=open]", timeout=15000)
+        yield page, tmp_path
+        browser.close()
+    watcher.stop.set()
+
+
+def test_chat_page_upload_ask_cite_reload(page):
+    page, tmp_path = page
+    upload = tmp_path / "staging-runbook.md"
+    upload.write_bytes(DOCUMENT)
+    page.set_input_files("#upload", str(upload))
+    page.wait_for_function("document.getElementById('notice').textContent.includes('indexed')", timeout=30000)
+
+    page.fill("#question", "How often does the staging database password rotate?")
+    page.click("#send")
+    answer = page.locator(".message.assistant").last
+    answer.locator(".sources li").first.wait_for(timeout=30000)
+    assert "17 days" in answer.locator(".body").inner_text()
+    assert answer.locator("script").count() == 0
+    assert page.evaluate("window.__pwned") is None
+
+    answer.locator("a.cite").first.click()
+    page.wait_for_selector("#source-panel:not([hidden]) .chunk.hit", timeout=10000)
+    assert "17 days" in page.locator("#source-text .chunk.hit").inner_text()
+    assert page.locator("#source-title").inner_text() == "Staging runbook"
+    assert page.evaluate("window.__pwned") is None
+
+    page.reload()
+    page.wait_for_selector(".message.assistant .sources li", timeout=15000)
+    assert "How often does the staging database password rotate?" in page.locator(".message.user").first.inner_text()
+    assert "17 days" in page.locator(".message.assistant").first.inner_text()
+
+
+def test_chat_page_reconnects_after_a_dropped_connection(page):
+    page, _ = page
+    page.evaluate("state.socket.close()")
+    page.wait_for_selector("#status[data-state=closed]", timeout=5000)
+    page.wait_for_selector("#status[data-state=open]", timeout=15000)
+    page.fill("#question", "Is anything indexed?")
+    page.click("#send")
+    page.locator(".message.assistant .body").last.wait_for(timeout=15000)
+    page.wait_for_function("!document.getElementById('send').disabled", timeout=15000)
