@@ -92,3 +92,32 @@ class RecordingSink:
 
     def types(self, connection_id):
         return [f["type"] for f in self.frames.get(connection_id, [])]
+
+
+class FakeBedrockRuntime:
+    """A FAKE bedrock-runtime client (moto has no ConverseStream). It returns the event sequence of
+    the real ConverseStream API: messageStart, contentBlockDelta..., contentBlockStop, messageStop,
+    metadata; and the response shape of Converse. It records the requests it gets."""
+
+    def __init__(self, pieces=("Hello", " there [1]."), stop_reason="end_turn", error_event=None, client_error=None):
+        self.pieces, self.stop_reason = list(pieces), stop_reason
+        self.error_event, self.client_error = error_event, client_error
+        self.requests = []
+
+    def converse_stream(self, **request):
+        self.requests.append(request)
+        if self.client_error:
+            raise self.client_error
+        events = [{"messageStart": {"role": "assistant"}}]
+        events += [{"contentBlockDelta": {"delta": {"text": p}, "contentBlockIndex": 0}} for p in self.pieces]
+        if self.error_event:
+            events.append(self.error_event)
+        events += [{"contentBlockStop": {"contentBlockIndex": 0}}, {"messageStop": {"stopReason": self.stop_reason}},
+                   {"metadata": {"usage": {"inputTokens": 120, "outputTokens": len(self.pieces), "totalTokens": 0},
+                                 "metrics": {"latencyMs": 250}}}]
+        return {"ResponseMetadata": {"HTTPStatusCode": 200}, "stream": iter(events)}
+
+    def converse(self, **request):
+        self.requests.append(request)
+        return {"output": {"message": {"role": "assistant", "content": [{"text": "How is ragchat deployed?"}]}},
+                "stopReason": "end_turn", "usage": {"inputTokens": 30, "outputTokens": 6, "totalTokens": 36}}

@@ -60,7 +60,11 @@ def build_generator(settings: Settings) -> Generator:
         from ragchat.adapters.openai_compat import OpenAICompatibleGenerator
 
         return OpenAICompatibleGenerator(settings.openai_base_url, settings.openai_model, settings.openai_api_key)
-    raise ConfigurationError(f"RAGCHAT_GENERATOR={settings.generator!r} is not one of: extractive, openai")
+    if settings.generator == "bedrock":
+        from ragchat.adapters.aws.bedrock import BedrockConverseGenerator
+
+        return BedrockConverseGenerator(settings.bedrock_model_id, region=settings.aws_region or None)
+    raise ConfigurationError(f"RAGCHAT_GENERATOR={settings.generator!r} is not one of: extractive, openai, bedrock")
 
 
 def build_sessions(settings: Settings) -> SessionStore:

@@ -26,6 +26,8 @@ class Settings:
     openai_base_url: str = "http://127.0.0.1:11434/v1"  # Ollama's; vLLM and llama.cpp's server work too
     openai_model: str = "llama3.1"
     openai_api_key: str = ""
+    bedrock_model_id: str = "anthropic.claude-3-5-haiku-20241022-v1:0"
+    aws_region: str = ""  # empty: boto3's own resolution (AWS_REGION, profile)
     chat_sources: int = 6  # sources retrieved per answer
     min_similarity: float = 0.25  # cosine below which the best chunk is taken as not about the question
     history_tokens: int = 1500  # history sent to a language model
