@@ -36,14 +36,15 @@ def test_model_condenser_uses_the_model_and_falls_back_when_it_fails():
     assert failing.condense("and how is it deployed?", history).startswith("and how is it deployed? ingest")
 
 
-def source(n: int) -> Source:
-    return Source(number=n, chunk_id=f"c{n}", doc_id="d", title="T", uri="u", path="p", heading_path=(),
+def source(n: int, heading_path: tuple[str, ...] = ()) -> Source:
+    return Source(number=n, chunk_id=f"c{n}", doc_id="d", title="T", uri="u", path="p", heading_path=heading_path,
                   page=None, snippet="", score=1.0)
 
 
-def extract(question: str, passages: list[str]) -> str:
+def extract(question: str, passages: list[str], headings: list[tuple[str, ...]] | None = None) -> str:
+    headings = headings or [()] * len(passages)
     request = GenerationRequest(system="", turns=(), question=question,
-                                sources=tuple(source(i + 1) for i in range(len(passages))), passages=tuple(passages))
+                                sources=tuple(source(i + 1, h) for i, h in enumerate(headings)), passages=tuple(passages))
     out: list[str] = []
     ExtractiveGenerator(max_sentences=2).stream(request, out.append)
     return "".join(out)
@@ -68,3 +69,34 @@ def test_extractive_answer_quotes_a_sentence_repeated_by_overlapping_chunks_once
     sentence = "Backups of the database run nightly at two."
     answer = extract("when do database backups run", [sentence + " Other words here.", sentence])
     assert answer.count(sentence) == 1
+
+
+def test_extractive_answer_uses_the_section_heading_as_context():
+    answer = extract("which file formats are supported", [
+        "Uploads are stored in a folder on the same machine as the server.",
+        "Markdown, PDF, DOCX and HTML files are read with well-kept libraries.",
+    ], headings=[("Uploads",), ("Supported formats",)])
+    assert "Markdown, PDF, DOCX and HTML files are read with well-kept libraries. [2]" in answer
+
+
+def test_extractive_answer_skips_console_output_and_code():
+    answer = extract("how do I ingest files", [
+        "$ ragchat ingest ~/notes ~/notes: 100%|███| 214/214 [00:21<00:00, 10.1file/s] Files: 214 seen",
+        "Run ragchat ingest with a folder to ingest its files.",
+    ])
+    assert "214/214" not in answer and "Run ragchat ingest with a folder to ingest its files. [2]" in answer
+
+
+def test_extractive_semantic_scoring_embeds_each_sentence_once_across_answers():
+    from tests.fakes import FakeHashingEmbedder
+
+    embedder = FakeHashingEmbedder()
+    generator = ExtractiveGenerator(embedder=embedder)
+    request = GenerationRequest(system="", turns=(), question="when do backups run", sources=(source(1),),
+                                passages=("Backups run nightly at two. Restores take an hour or so.",))
+    first, second = [], []
+    generator.stream(request, first.append)
+    generator.stream(request, second.append)
+    assert "".join(first) == "".join(second)
+    assert "Backups run nightly at two. [1]" in "".join(first)
+    assert embedder.calls == [2]  # two sentences embedded by the first answer, none by the second

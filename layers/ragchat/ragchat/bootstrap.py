@@ -51,11 +51,11 @@ def build(settings: Settings, store: ChunkStore | None = None, embedder: Embedde
     return Services(settings, store, embedder, pipeline, retriever)
 
 
-def build_generator(settings: Settings) -> Generator:
+def build_generator(settings: Settings, embedder: Embedder | None = None) -> Generator:
     if settings.generator == "extractive":
         from ragchat.adapters.local.extractive import ExtractiveGenerator
 
-        return ExtractiveGenerator()
+        return ExtractiveGenerator(embedder=embedder)
     if settings.generator == "openai":
         from ragchat.adapters.openai_compat import OpenAICompatibleGenerator
 
@@ -79,7 +79,8 @@ def build_chat(services: Services, generator: Generator | None = None, sessions:
 
     settings = services.settings
     return ChatService(
-        services.retriever, generator or build_generator(settings), sessions or build_sessions(settings),
+        services.retriever, generator or build_generator(settings, services.embedder),
+        sessions or build_sessions(settings),
         ChatSettings(k=settings.chat_sources, min_similarity=settings.min_similarity,
                      history_tokens=settings.history_tokens, max_answer_tokens=settings.max_answer_tokens),
     )

@@ -50,4 +50,4 @@ class DeltaCoalescer:
                     self.sleep(wait)
                     now = self.clock()
             self.emit(text[start:start + self.max_chars])
-            self._last_emit = now
+            self._last_emit = self.clock()  # after the send: a slow send must not shorten the next gap

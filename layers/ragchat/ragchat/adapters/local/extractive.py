@@ -1,14 +1,18 @@
 """The offline default answerer: no language model, only sentences quoted from the sources.
 
-It scores every sentence of the retrieved passages by the IDF-weighted overlap of its terms with
-the question (IDF over those sentences), keeps the best few, and streams them in document order,
-each followed by the citation of its source. It says plainly that it is extractive.
+Every prose sentence of the retrieved passages is scored by its meaning (cosine similarity of the
+sentence, with its section's title and headings as context, to the question, using the embedding
+model already loaded for retrieval) plus its IDF-weighted word overlap with the question. The best
+few are streamed in document order, each followed by the citation of its source. It says plainly
+that it is extractive. Without an embedder it falls back to word overlap alone.
 """
 
 from __future__ import annotations
 
 import math
 import re
+import threading
+from collections import OrderedDict
 
 from ragchat.adapters.local.analyzer import analyze
 from ragchat.domain import GenerationRequest, GenerationResult
@@ -22,29 +26,71 @@ _PIECES = re.compile(r"\S+\s*")
 MIN_WORDS = 4
 MAX_SENTENCE_CHARS = 400
 RELATIVE_OVERLAP = 0.5
+CONTEXT_WEIGHT = 0.5  # a question term found only in the section's title or headings counts half
+LEXICAL_WEIGHT = 0.3  # word overlap, scaled to 0..1, next to a cosine similarity
+MAX_CANDIDATES = 32  # sentences scored per answer (from the best-ranked sources first)
+CACHE_SENTENCES = 20_000  # sentence vectors kept: the same passages are retrieved again and again
+_PROSE_WORD = re.compile(r"^[(\"'“]*[A-Za-z][A-Za-z'’-]*[.,;:!?)\"'”]*$")
+MIN_PROSE_SHARE = 0.6
+
+
+def looks_like_prose(sentence: str) -> bool:
+    """Console output, code and paths make poor quotes: most words of a prose sentence are words."""
+    words = [w for w in sentence.replace("|", " ").split() if w]
+    return bool(words) and sum(1 for w in words if _PROSE_WORD.match(w)) / len(words) >= MIN_PROSE_SHARE
 
 
 class ExtractiveGenerator:
     name = "extractive"
     uses_language_model = False
 
-    def __init__(self, max_sentences: int = 4, max_words: int = 160):
+    def __init__(self, max_sentences: int = 4, max_words: int = 160, embedder=None):
         self.max_sentences = max_sentences
         self.max_words = max_words
+        self.embedder = embedder  # anything with embed_documents/embed_query; None: word overlap only
+        self._vectors: OrderedDict[str, object] = OrderedDict()  # LRU of sentence vectors
+        self._lock = threading.Lock()
 
-    def _candidates(self, request: GenerationRequest) -> list[tuple[int, int, str, set[str]]]:
+    def _candidates(self, request: GenerationRequest) -> list[tuple[int, int, str, set[str], set[str]]]:
+        """(source number, position, sentence, its terms, its section's title and heading terms)."""
         candidates = []
         seen: set[str] = set()  # overlapping chunks repeat sentences: quote each once
         for source, passage in zip(request.sources, request.passages):
+            context = set(analyze(" ".join((source.title, *source.heading_path))))
             position = 0
             for paragraph in split_paragraphs(passage):
                 for sentence in split_sentences(paragraph):
                     sentence = " ".join(_MARKERS.sub("", sentence).split())
-                    if len(sentence.split()) >= MIN_WORDS and sentence.lower() not in seen:
+                    if (len(sentence.split()) >= MIN_WORDS and len(sentence) <= MAX_SENTENCE_CHARS
+                            and looks_like_prose(sentence) and sentence.lower() not in seen):
                         seen.add(sentence.lower())
-                        candidates.append((source.number, position, sentence[:MAX_SENTENCE_CHARS], set(analyze(sentence))))
+                        candidates.append((source.number, position, sentence, set(analyze(sentence)), context))
                         position += 1
-        return candidates
+        return candidates[:MAX_CANDIDATES]
+
+    def _similarities(self, request: GenerationRequest, candidates) -> list[float]:
+        if self.embedder is None:
+            return [0.0] * len(candidates)
+        import numpy as np
+
+        headings = {s.number: " > ".join((s.title, *s.heading_path)) for s in request.sources}
+        texts = [f"{headings[c[0]]}: {c[2]}" for c in candidates]
+        distinct = list(dict.fromkeys(texts))
+        with self._lock:
+            known = {t: self._vectors[t] for t in distinct if t in self._vectors}
+            for text in known:
+                self._vectors.move_to_end(text)
+        missing = [t for t in distinct if t not in known]
+        if missing:
+            fresh = np.asarray(self.embedder.embed_documents(missing), dtype=np.float32)
+            known.update(zip(missing, fresh))
+            with self._lock:
+                self._vectors.update(zip(missing, fresh))
+                while len(self._vectors) > CACHE_SENTENCES:
+                    self._vectors.popitem(last=False)
+        vectors = np.stack([known[t] for t in texts])
+        query = np.asarray(self.embedder.embed_query(request.question), dtype=np.float32)
+        return [float(v) for v in vectors @ query]
 
     def select(self, request: GenerationRequest) -> list[tuple[int, str]]:
         candidates = self._candidates(request)
@@ -52,24 +98,33 @@ class ExtractiveGenerator:
             return []
         question = set(analyze(request.question))
         document_frequency: dict[str, int] = {}
-        for *_, terms in candidates:
-            for term in terms & question:
+        for candidate in candidates:
+            for term in (candidate[3] | candidate[4]) & question:
                 document_frequency[term] = document_frequency.get(term, 0) + 1
         total = len(candidates)
 
+        def idf(term: str) -> float:
+            return math.log(1 + total / document_frequency[term])
+
         def overlap(candidate) -> float:
-            return sum(math.log(1 + total / document_frequency[t]) for t in candidate[3] & question)
+            own = candidate[3] & question
+            from_context = (candidate[4] & question) - own
+            return sum(idf(t) for t in own) + CONTEXT_WEIGHT * sum(idf(t) for t in from_context)
 
-        def score(candidate) -> float:
-            number, position, _, _ = candidate
+        overlaps = [overlap(c) for c in candidates]
+        best_overlap = max(overlaps) or 1.0
+        similarities = self._similarities(request, candidates)
+        scores = {
+            id(c): sim + LEXICAL_WEIGHT * lexical / best_overlap
             # earlier sources and earlier sentences break ties: retrieval already ranked the sources
-            return overlap(candidate) + 0.1 / number + 0.01 / (position + 1)
-
-        ranked = sorted(candidates, key=score, reverse=True)
-        floor = RELATIVE_OVERLAP * overlap(ranked[0])  # a sentence far weaker than the best adds noise
+            + 0.01 / c[0] + 0.001 / (c[1] + 1)
+            for c, sim, lexical in zip(candidates, similarities, overlaps)
+        }
+        ranked = sorted(candidates, key=lambda c: scores[id(c)], reverse=True)
+        floor = RELATIVE_OVERLAP * scores[id(ranked[0])]  # a sentence far weaker than the best adds noise
         chosen, words = [], 0
         for candidate in ranked:
-            if chosen and overlap(candidate) < floor:
+            if chosen and scores[id(candidate)] < floor:
                 break
             length = len(candidate[2].split())
             if chosen and (len(chosen) >= self.max_sentences or words + length > self.max_words):
@@ -77,13 +132,14 @@ class ExtractiveGenerator:
             chosen.append(candidate)
             words += length
         chosen.sort(key=lambda c: (c[0], c[1]))
-        return [(number, sentence) for number, _, sentence, _ in chosen]
+        return [(candidate[0], candidate[2]) for candidate in chosen]
 
     def stream(self, request: GenerationRequest, on_text: TextSink) -> GenerationResult:
+        on_text(INTRO)  # the reader learns at once what kind of answer this is, while sentences are scored
         selected = self.select(request)
         body = "".join(f"- {sentence} [{number}]\n" for number, sentence in selected)
-        output = 0
-        for piece in _PIECES.findall(INTRO + body):
+        output = 1
+        for piece in _PIECES.findall(body):
             on_text(piece)
             output += 1
         return GenerationResult(stop_reason="end_turn", output_tokens=output)
