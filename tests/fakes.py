@@ -121,3 +121,27 @@ class FakeBedrockRuntime:
         self.requests.append(request)
         return {"output": {"message": {"role": "assistant", "content": [{"text": "How is ragchat deployed?"}]}},
                 "stopReason": "end_turn", "usage": {"inputTokens": 30, "outputTokens": 6, "totalTokens": 36}}
+
+
+class FakeTitanRuntime:
+    """A FAKE bedrock-runtime for Titan Text Embeddings V2 (moto's invoke_model returns {}): the real
+    request body ({inputText, dimensions, normalize}) and response body ({embedding, inputTextTokenCount})."""
+
+    def __init__(self):
+        import threading
+
+        self.bodies = []
+        self._lock = threading.Lock()
+        self._hasher = FakeHashingEmbedder(dimension=1024)
+
+    def invoke_model(self, modelId, body, contentType, accept):
+        import io
+        import json
+
+        request = json.loads(body)
+        with self._lock:
+            self.bodies.append(request)
+        vector = self._hasher.embed_query(request["inputText"])[: request["dimensions"]]
+        payload = json.dumps({"embedding": [float(x) for x in vector],
+                              "inputTextTokenCount": len(request["inputText"].split())}).encode()
+        return {"body": io.BytesIO(payload), "contentType": "application/json"}

@@ -61,8 +61,9 @@ class SessionStoreContract:
 
     def test_appending_the_same_message_twice_stores_it_once(self, sessions):
         session = sessions.create_session("alice", "Retry")
-        sessions.append_message("alice", message(session.session_id, 1))
-        sessions.append_message("alice", message(session.session_id, 1))
+        retried = message(session.session_id, 1)  # a write retried after a timeout sends the same message
+        sessions.append_message("alice", retried)
+        sessions.append_message("alice", retried)
         assert len(sessions.list_messages("alice", session.session_id)) == 1
 
     def test_delete_session_removes_its_messages(self, sessions):

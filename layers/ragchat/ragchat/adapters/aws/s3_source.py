@@ -1,0 +1,39 @@
+"""The documents bucket as a DocumentSource: keys are S3 keys, uris are s3://bucket/key."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from urllib.parse import quote
+
+from ragchat.domain import SourceObject
+
+
+class S3Source:
+    def __init__(self, bucket: str, prefix: str = "", client=None):
+        if client is None:
+            import boto3
+
+            client = boto3.client("s3")
+        self.bucket = bucket
+        self.prefix = prefix
+        self.client = client
+        self.root_uri = f"s3://{bucket}/{prefix}"
+
+    def object_for(self, key: str, size: int, version: str | None = None) -> SourceObject:
+        return SourceObject(key=key, uri=f"s3://{self.bucket}/{quote(key, safe='/')}", size=size, version=version)
+
+    def head(self, key: str, version_id: str | None = None) -> SourceObject:
+        extra = {"VersionId": version_id} if version_id else {}
+        head = self.client.head_object(Bucket=self.bucket, Key=key, **extra)
+        return self.object_for(key, head["ContentLength"], head.get("VersionId") or head.get("ETag"))
+
+    def list(self) -> Iterator[SourceObject]:
+        paginator = self.client.get_paginator("list_objects_v2")
+        for page in paginator.paginate(Bucket=self.bucket, Prefix=self.prefix):
+            for item in page.get("Contents", []):
+                if not item["Key"].endswith("/"):
+                    yield self.object_for(item["Key"], item["Size"], item.get("ETag"))
+
+    def read(self, obj: SourceObject) -> bytes:
+        extra = {"VersionId": obj.version} if obj.version and not obj.version.startswith('"') else {}
+        return self.client.get_object(Bucket=self.bucket, Key=obj.key, **extra)["Body"].read()
