@@ -1,6 +1,6 @@
 """The keyword analyzer of the local store: lower-case words, English stop words out, Porter stems.
 
-The same analysis as OpenSearch's `ragchat_english` analyzer (infra/opensearch/chunks-index.json),
+The same analysis as OpenSearch's `ragchat_english` analyzer (adapters/aws/chunks_index.json),
 so BM25 behaves alike on a laptop and on AWS.
 """
 
