@@ -33,8 +33,33 @@ def _local_embedder(settings: Settings) -> Embedder:
     return SentenceTransformerEmbedder(batch_size=settings.embed_batch_size)
 
 
+def _aws_store(settings: Settings, embedder: Embedder) -> ChunkStore:
+    from ragchat.adapters.aws.opensearch_store import OpenSearchChunkStore
+
+    if not settings.opensearch_endpoint:
+        raise ConfigurationError("RAGCHAT_OPENSEARCH_ENDPOINT is required with RAGCHAT_BACKEND=aws")
+    region = settings.aws_region or _region()
+    return OpenSearchChunkStore.for_collection(settings.opensearch_endpoint, region, settings.index_prefix)
+
+
+def _aws_embedder(settings: Settings) -> Embedder:
+    from ragchat.adapters.aws.bedrock_embedder import BedrockTitanEmbedder
+
+    return BedrockTitanEmbedder(settings.bedrock_embedding_model, settings.embedding_dimension,
+                                concurrency=settings.embedding_concurrency, region=settings.aws_region or None)
+
+
+def _region() -> str:
+    import os
+
+    region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
+    if not region:
+        raise ConfigurationError("set AWS_REGION (or RAGCHAT_AWS_REGION) for the AWS adapters")
+    return region
+
+
 # backend name -> (store factory taking the embedder, embedder factory)
-ADAPTER_SETS = {"local": (_local_store, _local_embedder)}
+ADAPTER_SETS = {"local": (_local_store, _local_embedder), "aws": (_aws_store, _aws_embedder)}
 
 
 def build(settings: Settings, store: ChunkStore | None = None, embedder: Embedder | None = None) -> Services:
@@ -68,6 +93,12 @@ def build_generator(settings: Settings, embedder: Embedder | None = None) -> Gen
 
 
 def build_sessions(settings: Settings) -> SessionStore:
+    if settings.backend == "aws":
+        from ragchat.adapters.aws.dynamodb_sessions import DynamoDbSessionStore
+
+        if not settings.sessions_table:
+            raise ConfigurationError("RAGCHAT_SESSIONS_TABLE is required with RAGCHAT_BACKEND=aws")
+        return DynamoDbSessionStore(settings.sessions_table)
     from ragchat.adapters.local.sessions import SqliteSessionStore
 
     return SqliteSessionStore(settings.sessions_path)

@@ -33,6 +33,14 @@ class Settings:
     history_tokens: int = 1500  # history sent to a language model
     max_answer_tokens: int = 800
     local_token: str = ""  # when set, the local server requires it (Bearer header or ?token=)
+    # -- the AWS adapter set (RAGCHAT_BACKEND=aws) --
+    opensearch_endpoint: str = ""  # https://<id>.<region>.aoss.amazonaws.com
+    index_prefix: str = "ragchat"
+    bedrock_embedding_model: str = "amazon.titan-embed-text-v2:0"
+    embedding_dimension: int = 1024
+    embedding_concurrency: int = 4  # parallel Titan calls per function instance
+    documents_bucket: str = ""
+    sessions_table: str = ""
 
     @property
     def store_path(self) -> Path:
