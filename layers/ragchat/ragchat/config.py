@@ -41,6 +41,9 @@ class Settings:
     embedding_concurrency: int = 4  # parallel Titan calls per function instance
     documents_bucket: str = ""
     sessions_table: str = ""
+    connections_table: str = ""
+    user_pool_id: str = ""  # Cognito: the authorizer checks tokens against this pool ...
+    user_pool_client_id: str = ""  # ... issued to this app client
 
     @property
     def store_path(self) -> Path:

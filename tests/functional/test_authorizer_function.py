@@ -1,0 +1,82 @@
+"""The $connect authorizer against a real JWKS endpoint served on loopback (a FAKE Cognito issuer
+with a key made here): valid, expired, foreign and malformed tokens; the JWKS is fetched once."""
+
+import json
+import time
+
+import jwt
+import pytest
+from cryptography.hazmat.primitives.asymmetric import rsa
+from fastapi import FastAPI
+
+from ragchat.server.background import running
+from tests.functional.lambda_support import EVENTS, LambdaContext, load_function
+
+CLIENT_ID = "app-client-1"
+
+
+def jwk_of(private_key, kid: str) -> dict:
+    data = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(private_key.public_key()))
+    return {**data, "kid": kid, "alg": "RS256", "use": "sig"}
+
+
+@pytest.fixture
+def authorizer(monkeypatch):
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    app, fetches = FastAPI(), []
+
+    @app.get("/.well-known/jwks.json")
+    def jwks():
+        fetches.append(time.time())
+        return {"keys": [jwk_of(key, "k1")]}
+
+    with running(app) as address:
+        issuer = f"http://{address}"
+        monkeypatch.setenv("RAGCHAT_TOKEN_ISSUER", issuer)
+        monkeypatch.setenv("RAGCHAT_USER_POOL_CLIENT_ID", CLIENT_ID)
+        monkeypatch.setenv("POWERTOOLS_SERVICE_NAME", "ragchat-authorizer")
+        module = load_function("authorizer")
+
+        def token(**overrides) -> str:
+            claims = {"sub": "user-alice", "iss": issuer, "aud": CLIENT_ID, "token_use": "id",
+                      "exp": int(time.time()) + 600, "iat": int(time.time())}
+            claims.update(overrides)
+            signing_key = overrides.pop("_key", key) if "_key" in overrides else key
+            claims.pop("_key", None)
+            return jwt.encode(claims, signing_key, algorithm="RS256", headers={"kid": "k1"})
+
+        yield module, token, fetches
+
+
+def connect_event(token: str | None) -> dict:
+    event = json.loads((EVENTS / "ws-connect.json").read_text())
+    event["methodArn"] = "arn:aws:execute-api:eu-west-1:123456789012:abc123/dev/$connect"
+    event["type"] = "REQUEST"
+    event["queryStringParameters"] = {"token": token} if token is not None else {}
+    return event
+
+
+def test_authorizer_allows_a_valid_token_and_caches_the_jwks(authorizer):
+    module, token, fetches = authorizer
+    for _ in range(3):
+        result = module.handler(connect_event(token()), LambdaContext())
+        assert result["policyDocument"]["Statement"][0]["Effect"] == "Allow"
+        assert result["context"] == {"userId": "user-alice"} and result["principalId"] == "user-alice"
+    assert len(fetches) == 1
+
+
+@pytest.mark.parametrize("case", ["expired", "other_client", "other_key", "garbage", "missing", "access_token_other"])
+def test_authorizer_denies_bad_tokens(authorizer, case):
+    module, token, _ = authorizer
+    other_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    tokens = {
+        "expired": lambda: token(exp=int(time.time()) - 10),
+        "other_client": lambda: token(aud="someone-else"),
+        "other_key": lambda: token(_key=other_key),
+        "garbage": lambda: "not.a.jwt",
+        "missing": lambda: None,
+        "access_token_other": lambda: token(token_use="access", client_id="someone-else"),
+    }
+    result = module.handler(connect_event(tokens[case]()), LambdaContext())
+    assert result["policyDocument"]["Statement"][0]["Effect"] == "Deny"
+    assert "context" not in result
