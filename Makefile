@@ -6,7 +6,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 DATA ?= .ragchat
 
-.PHONY: demo test install bench eval clean browser
+.PHONY: demo test install bench eval clean browser infra
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,22 @@ browser:
 # pytest exits 5 when a selection collects no test: that is not a failure of the suite.
 test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS) || [ $$? -eq 5 ]
+
+# The AWS side: lint the template with the serverless rules, validate it and build it. SAM CLI pins
+# older boto3/pydantic/click than the app, so it lives in a virtual environment of its own.
+SAM_VENV ?= .venv-sam
+PYTHON_LAMBDA ?= $(firstword $(wildcard /root/.pyenv/versions/3.12*/bin) $(dir $(shell command -v python3.12)))
+
+$(SAM_VENV)/.installed:
+	$(PYTHON) -m venv $(SAM_VENV)
+	$(SAM_VENV)/bin/python -m pip install --quiet "aws-sam-cli==1.170.0" "cfn-lint==1.58.0" "cfn-lint-serverless==0.3.6"
+	touch $@
+
+infra: $(SAM_VENV)/.installed
+	$(SAM_VENV)/bin/cfn-lint template.yaml --append-rules cfn_lint_serverless.rules
+	AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-eu-west-1} $(SAM_VENV)/bin/sam validate --lint
+	PATH="$(PYTHON_LAMBDA):$$PATH" SAM_CLI_TELEMETRY=0 $(SAM_VENV)/bin/sam build
+	$(PYTHON) benchmarks/deployment_size.py
 
 eval: install
 	$(BIN)/ragchat eval retrieval --dataset ../shared/datasets/scifact --data $(DATA)
