@@ -1,0 +1,54 @@
+"""The same adapters against a real deployed stack. Skipped unless its outputs are given:
+
+    aws cloudformation describe-stacks --stack-name ragchat-dev \
+        --query 'Stacks[0].Outputs' > outputs.json
+    RAGCHAT_STACK_OUTPUTS=outputs.json AWS_REGION=eu-west-1 pytest -m integration tests/integration
+"""
+
+import json
+import os
+import uuid
+
+import pytest
+
+from tests.contract.chunk_store_contract import ChunkStoreContract
+from tests.contract.session_store_contract import SessionStoreContract
+
+pytestmark = pytest.mark.integration
+OUTPUTS_FILE = os.environ.get("RAGCHAT_STACK_OUTPUTS")
+
+
+@pytest.fixture(scope="module")
+def outputs() -> dict:
+    if not OUTPUTS_FILE:
+        pytest.skip("RAGCHAT_STACK_OUTPUTS is not set: no deployed stack to test against")
+    return {o["OutputKey"]: o["OutputValue"] for o in json.load(open(OUTPUTS_FILE))}
+
+
+class TestDeployedSessions(SessionStoreContract):
+    @pytest.fixture
+    def sessions(self, outputs):
+        from ragchat.adapters.aws.dynamodb_sessions import DynamoDbSessionStore
+
+        return DynamoDbSessionStore(outputs["SessionsTableName"])
+
+
+class TestDeployedChunkStore(ChunkStoreContract):
+    @pytest.fixture
+    def store(self, outputs):
+        from ragchat.adapters.aws.opensearch_store import OpenSearchChunkStore
+        from tests.contract.chunk_store_contract import EMBEDDER
+
+        store = OpenSearchChunkStore.for_collection(outputs["CollectionEndpoint"], os.environ["AWS_REGION"],
+                                                    prefix=f"itest-{uuid.uuid4().hex[:8]}")
+        store.ensure_embedding_space(EMBEDDER.model_id, EMBEDDER.dimension)  # a fresh index prefix per test
+        return store
+
+
+def test_deployed_bucket_accepts_a_document(outputs):
+    import boto3
+
+    key = f"itest/{uuid.uuid4().hex}.md"
+    s3 = boto3.client("s3")
+    s3.put_object(Bucket=outputs["DocumentsBucketName"], Key=key, Body=b"# Integration\n\nHello from the tests.\n")
+    s3.delete_object(Bucket=outputs["DocumentsBucketName"], Key=key)
