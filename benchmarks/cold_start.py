@@ -45,6 +45,7 @@ CASES = {  # function -> the clients its module creates at import
     "ingest": "",
     "chat": 'lambda_client = boto3.client("lambda")',
     "authorizer": "",
+    "api": "",
 }
 
 ENVIRONMENT = {
@@ -53,6 +54,7 @@ ENVIRONMENT = {
     "RAGCHAT_BACKEND": "aws", "RAGCHAT_OPENSEARCH_ENDPOINT": "https://example.eu-west-1.aoss.amazonaws.com",
     "RAGCHAT_SESSIONS_TABLE": "sessions", "RAGCHAT_CONNECTIONS_TABLE": "connections",
     "RAGCHAT_USER_POOL_ID": "eu-west-1_example", "RAGCHAT_USER_POOL_CLIENT_ID": "client",
+    "RAGCHAT_DOCUMENTS_BUCKET": "docs",
 }
 
 

@@ -10,7 +10,8 @@ from websockets.sync.client import connect
 from ragchat.bootstrap import build, build_chat
 from ragchat.chat.routes import ChatRoutes, InMemoryConnections
 from ragchat.config import Settings
-from ragchat.server.app import AppContext, create_app
+from ragchat.server.app import AppContext, create_app, local_identity
+from ragchat.server.documents import LocalDocuments
 from ragchat.server.run import FolderWatcher
 from ragchat.server.websocket import LocalConnectionSink
 from tests.fakes import FakeHashingEmbedder, ScriptedGenerator
@@ -42,7 +43,8 @@ def server(tmp_path, request):
     sink = LocalConnectionSink()
     context = AppContext(store=services.store, sessions=chat.sessions,
                          routes=ChatRoutes(chat, chat.sessions, InMemoryConnections(), sink), sink=sink,
-                         drop_folder=drop, ingest_file=watcher.ingest_file)
+                         documents=LocalDocuments(services.store, drop, watcher.ingest_file),
+                         identity=local_identity(None))
     watcher.start()
     with running(create_app(context)) as address:
         yield {"address": address, "drop": drop, "sessions": chat.sessions, "store": services.store}
@@ -164,3 +166,23 @@ def test_server_drop_folder_adds_changes_and_removes_within_seconds(server):
     assert wait_for(lambda: "runbook.md" in paths())
     (server["drop"] / "runbook.md").unlink()
     assert wait_for(lambda: "runbook.md" not in paths())
+
+
+def test_server_with_a_token_refuses_requests_without_it(tmp_path):
+    services = build(Settings(data_dir=tmp_path / "data"), embedder=FakeHashingEmbedder())
+    chat = build_chat(services, generator=ScriptedGenerator())
+    sink = LocalConnectionSink()
+    context = AppContext(store=services.store, sessions=chat.sessions, sink=sink,
+                         routes=ChatRoutes(chat, chat.sessions, InMemoryConnections(), sink),
+                         documents=LocalDocuments(services.store, None, None), identity=local_identity("s3cret"))
+    with running(create_app(context)) as address:
+        assert httpx.get(f"http://{address}/api/sessions").status_code == 401
+        assert httpx.get(f"http://{address}/api/sessions", headers={"Authorization": "Bearer s3cret"}).status_code == 200
+        with pytest.raises(Exception):
+            with connect(f"ws://{address}/ws") as ws:
+                ws.recv(timeout=5)
+        with connect(f"ws://{address}/ws?token=s3cret") as ws:
+            ws.send(json.dumps({"action": "ping", "requestId": "p"}))
+            assert json.loads(ws.recv(timeout=5))["type"] == "pong"
+        assert httpx.post(f"http://{address}/api/uploads", json={"filename": "a.md"},
+                          headers={"Authorization": "Bearer s3cret"}).status_code == 409

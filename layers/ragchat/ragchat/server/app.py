@@ -6,42 +6,67 @@ The same app is meant to run behind Mangum on AWS (the HTTP API); locally uvicor
 from __future__ import annotations
 
 import logging
-import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from fastapi import Depends, FastAPI, HTTPException, Request, UploadFile, WebSocket
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
+from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
 from ragchat.chat.routes import ChatRoutes
 from ragchat.errors import RagchatError, SessionNotFound
-from ragchat.ingest.parsers import SUPPORTED_EXTENSIONS
 from ragchat.ports import ChunkStore, SessionStore
+from ragchat.server.documents import MAX_UPLOAD_BYTES, UploadRefused
 from ragchat.server.websocket import LocalConnectionSink, serve_socket
 
 log = logging.getLogger(__name__)
 STATIC = Path(__file__).parent / "static"
-MAX_UPLOAD_BYTES = 50 * 1024 * 1024
-_SAFE_NAME = re.compile(r"[^A-Za-z0-9._ -]+")
 # The page loads only its own scripts; it may talk to a deployed API elsewhere (configurable URLs).
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "connect-src 'self' ws: wss: http: https:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
 )
+Identity = Callable[[Request], str]  # the user behind a request, or HTTPException(401)
+
+
+def local_identity(token: str | None, user: str = "local") -> Identity:
+    """The one local user; with a token configured, only requests that carry it."""
+
+    def identify(request: Request) -> str:
+        if token:
+            supplied = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
+            if (supplied or request.query_params.get("token", "")) != token:
+                raise HTTPException(status_code=401, detail="missing or wrong token")
+        return user
+
+    return identify
+
+
+def jwt_claims_identity(request: Request) -> str:
+    """The `sub` claim that API Gateway's JWT authorizer verified (Mangum passes the event along)."""
+    event = request.scope.get("aws.event") or {}
+    claims = event.get("requestContext", {}).get("authorizer", {}).get("jwt", {}).get("claims", {})
+    if not claims.get("sub"):
+        raise HTTPException(status_code=401, detail="unauthenticated")
+    return claims["sub"]
+
+
+class UploadRequest(BaseModel):
+    filename: str
 
 
 @dataclass
 class AppContext:
     store: ChunkStore
     sessions: SessionStore
-    routes: ChatRoutes
-    sink: LocalConnectionSink
-    drop_folder: Path | None  # uploads land here and are ingested like any dropped file
-    ingest_file: object  # callable(Path) -> IngestReport, for uploads
-    local_user: str = "local"
-    token: str | None = None  # when set, every request must carry it
+    documents: object  # LocalDocuments or S3Documents (server/documents.py)
+    identity: Identity
+    routes: ChatRoutes | None = None  # the WebSocket endpoint; on AWS, API Gateway serves it instead
+    sink: LocalConnectionSink | None = None
+    serve_page: bool = True
 
 
 def create_app(context: AppContext) -> FastAPI:
@@ -56,17 +81,12 @@ def create_app(context: AppContext) -> FastAPI:
         return response
 
     def user(request: Request) -> str:
-        if context.token:
-            header = request.headers.get("authorization", "")
-            supplied = header.removeprefix("Bearer ").strip() or request.query_params.get("token", "")
-            if supplied != context.token:
-                raise HTTPException(status_code=401, detail="missing or wrong token")
-        return context.local_user
+        return context.identity(request)
 
     @app.exception_handler(RagchatError)
     async def ragchat_error(_: Request, exc: RagchatError) -> JSONResponse:
-        status = 404 if isinstance(exc, SessionNotFound) else 400
-        return JSONResponse({"error": type(exc).__name__, "message": str(exc)}, status_code=status)
+        status = getattr(exc, "status", 404 if isinstance(exc, SessionNotFound) else 400)
+        return JSONResponse({"error": type(exc).__name__, "detail": str(exc)}, status_code=status)
 
     @app.get("/api/health")
     def health() -> dict:
@@ -95,29 +115,16 @@ def create_app(context: AppContext) -> FastAPI:
         record = context.store.get_document(doc_id)
         if record is None:
             raise HTTPException(status_code=404, detail="no such document")
-        if context.drop_folder and record.uri.startswith(context.drop_folder.resolve().as_uri() + "/"):
-            (context.drop_folder / record.path).unlink(missing_ok=True)  # else the watcher would bring it back
-        return {"deletedChunks": context.store.delete_document(doc_id)}
+        return {"deletedChunks": context.documents.delete(record)}
 
     @app.post("/api/documents", status_code=201)
     async def upload(file: UploadFile, _: str = Depends(user)) -> dict:
-        if context.drop_folder is None:
-            raise HTTPException(status_code=409, detail="uploads need a drop folder (ragchat serve --watch DIR)")
-        name = _SAFE_NAME.sub("_", Path(file.filename or "").name).strip(" .")
-        if not name or name.rsplit(".", 1)[-1].lower() not in SUPPORTED_EXTENSIONS:
-            raise HTTPException(status_code=415, detail=f"unsupported file type; supported: {', '.join(sorted(SUPPORTED_EXTENSIONS))}")
         data = await file.read(MAX_UPLOAD_BYTES + 1)
-        if len(data) > MAX_UPLOAD_BYTES:
-            raise HTTPException(status_code=413, detail="file over 50 MB")
-        target = context.drop_folder / "uploads" / name
-        target.parent.mkdir(parents=True, exist_ok=True)
-        partial = target.with_name(f".{name}.part")  # hidden: the watcher ignores it until it is whole
-        partial.write_bytes(data)
-        partial.replace(target)
-        report = await run_in_threadpool(context.ingest_file, target)
-        skipped = dict(report.skipped)
-        return {"path": f"uploads/{name}", "status": "skipped" if skipped else "indexed",
-                "reason": next(iter(skipped.values()), ""), "chunks": report.chunks_written}
+        return await run_in_threadpool(context.documents.upload, file.filename or "", data)
+
+    @app.post("/api/uploads", status_code=201)
+    def presigned_upload(request: UploadRequest, user_id: str = Depends(user)) -> dict:
+        return context.documents.presign(request.filename, user_id)
 
     @app.get("/api/sessions")
     def sessions(user_id: str = Depends(user)) -> dict:
@@ -136,16 +143,20 @@ def create_app(context: AppContext) -> FastAPI:
             raise HTTPException(status_code=404, detail="no such session")
         return {"deleted": session_id}
 
-    @app.websocket("/ws")
-    async def websocket(socket: WebSocket) -> None:
-        if context.token and socket.query_params.get("token") != context.token:
-            await socket.close(code=4401)
-            return
-        await serve_socket(socket, context.routes, context.sink, context.local_user)
+    if context.routes is not None and context.sink is not None:
+        @app.websocket("/ws")
+        async def websocket(socket: WebSocket) -> None:
+            try:
+                user_id = context.identity(socket)  # a WebSocket carries headers and query like a request
+            except HTTPException:
+                await socket.close(code=4401)
+                return
+            await serve_socket(socket, context.routes, context.sink, user_id)
 
-    @app.get("/")
-    def index() -> FileResponse:
-        return FileResponse(STATIC / "index.html")
+    if context.serve_page:
+        @app.get("/")
+        def index() -> FileResponse:
+            return FileResponse(STATIC / "index.html")
 
-    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+        app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app

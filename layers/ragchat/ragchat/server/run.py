@@ -10,7 +10,8 @@ from ragchat.adapters.local.folder import FolderSource
 from ragchat.bootstrap import Services, build_chat
 from ragchat.chat.routes import ChatRoutes, InMemoryConnections
 from ragchat.domain import IngestReport
-from ragchat.server.app import AppContext, create_app
+from ragchat.server.app import AppContext, create_app, local_identity
+from ragchat.server.documents import LocalDocuments
 from ragchat.server.websocket import LocalConnectionSink
 
 log = logging.getLogger(__name__)
@@ -64,8 +65,9 @@ def build_app(services: Services, watch: Path | None, token: str = "", generator
         watch.mkdir(parents=True, exist_ok=True)
         watcher = FolderWatcher(watch, services)
     context = AppContext(
-        store=services.store, sessions=sessions_chat.sessions, routes=routes, sink=sink, drop_folder=watch,
-        ingest_file=watcher.ingest_file if watcher else None, token=token or None,
+        store=services.store, sessions=sessions_chat.sessions, routes=routes, sink=sink,
+        documents=LocalDocuments(services.store, watch, watcher.ingest_file if watcher else None),
+        identity=local_identity(token or None),
     )
     return create_app(context), watcher
 

@@ -1,0 +1,95 @@
+"""The HTTP API function (FastAPI behind Mangum) fed events/http-*.json: S3 and DynamoDB under
+moto, the FAKE OpenSearch data plane."""
+
+import json
+
+import boto3
+import pytest
+from botocore.config import Config
+from moto import mock_aws
+
+from ragchat.adapters.aws.dynamodb_sessions import DynamoDbSessionStore
+from ragchat.adapters.aws.opensearch_store import OpenSearchChunkStore
+from ragchat.server.app import AppContext, create_app, jwt_claims_identity
+from ragchat.server.documents import S3Documents
+from tests.contract.chunk_store_contract import EMBEDDER, put, record
+from tests.fake_opensearch import FakeOpenSearch
+from tests.functional.lambda_support import EVENTS, LambdaContext, load_function
+
+
+@pytest.fixture
+def api(monkeypatch):
+    for key, value in {"AWS_DEFAULT_REGION": "eu-west-1", "AWS_ACCESS_KEY_ID": "testing",
+                       "AWS_SECRET_ACCESS_KEY": "testing", "POWERTOOLS_TRACE_DISABLED": "true",
+                       "POWERTOOLS_SERVICE_NAME": "ragchat-api"}.items():
+        monkeypatch.setenv(key, value)
+    with mock_aws():
+        s3 = boto3.client("s3", region_name="eu-west-1", config=Config(signature_version="s3v4"))
+        s3.create_bucket(Bucket="docs", CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
+        s3.put_object(Bucket="docs", Key="guides/deploy.md", Body=b"# Deploy")
+        dynamodb = boto3.client("dynamodb", region_name="eu-west-1")
+        dynamodb.create_table(
+            TableName="sessions", BillingMode="PAY_PER_REQUEST",
+            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"},
+                                  {"AttributeName": "sk", "AttributeType": "S"}],
+            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}])
+        store = OpenSearchChunkStore(FakeOpenSearch(), prefix="test")
+        store.ensure_embedding_space(EMBEDDER.model_id, EMBEDDER.dimension)
+        put(store, record("d1", "guides/deploy.md"), "deploy with sam")
+        sessions = DynamoDbSessionStore("sessions", client=dynamodb)
+        sessions.create_session("user-alice", "Alice's chat")
+        sessions.create_session("user-bob", "Bob's chat")
+        app = load_function("api")
+        from mangum import Mangum
+
+        app._asgi = Mangum(create_app(AppContext(
+            store=store, sessions=sessions, documents=S3Documents(store, "docs", client=s3),
+            identity=jwt_claims_identity, serve_page=False)), lifespan="off")
+        yield app, s3, store
+
+
+def call(app, name: str, **changes) -> tuple[int, dict]:
+    event = json.loads((EVENTS / name).read_text())
+    event.update(changes)
+    response = app.handler(event, LambdaContext())
+    return response["statusCode"], json.loads(response["body"])
+
+
+def test_api_lists_documents_with_status(api):
+    app, _, _ = api
+    status, body = call(app, "http-list-documents.json")
+    assert status == 200
+    assert [(d["path"], d["status"], d["chunks"]) for d in body["documents"]] == [("guides/deploy.md", "indexed", 1)]
+
+
+def test_api_presigns_uploads_under_the_users_prefix(api):
+    app, _, _ = api
+    status, body = call(app, "http-presign-upload.json")
+    assert status == 201
+    assert body["method"] == "PUT" and body["key"] == "uploads/user-alice/Q3 report.pdf"
+    assert body["url"].startswith("https://docs.s3.") and "X-Amz-Signature" in body["url"]
+
+
+def test_api_lists_only_the_callers_sessions(api):
+    app, _, _ = api
+    status, body = call(app, "http-list-sessions.json")
+    assert status == 200 and [s["title"] for s in body["sessions"]] == ["Alice's chat"]
+
+
+def test_api_without_verified_claims_is_refused_but_health_is_open(api):
+    app, _, _ = api
+    event = json.loads((EVENTS / "http-list-sessions.json").read_text())
+    del event["requestContext"]["authorizer"]
+    assert app.handler(event, LambdaContext())["statusCode"] == 401
+    status, body = call(app, "http-health.json")
+    assert status == 200 and body["chunks"] == 1
+
+
+def test_api_delete_document_removes_the_object_and_its_chunks(api):
+    app, s3, store = api
+    event = json.loads((EVENTS / "http-list-documents.json").read_text())
+    event["requestContext"]["http"]["method"] = "DELETE"
+    event["rawPath"] = event["requestContext"]["http"]["path"] = "/api/documents/d1"
+    response = app.handler(event, LambdaContext())
+    assert response["statusCode"] == 200 and json.loads(response["body"]) == {"deletedChunks": 1}
+    assert s3.list_objects_v2(Bucket="docs").get("KeyCount") == 0 and store.count_chunks() == 0
