@@ -9,9 +9,12 @@ from __future__ import annotations
 import os
 
 import jwt
-from aws_lambda_powertools import Logger
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.metrics import MetricUnit
 
 logger = Logger()
+tracer = Tracer()
+metrics = Metrics(namespace="ragchat")
 REGION = os.environ.get("AWS_REGION", "")
 POOL_ID = os.environ.get("RAGCHAT_USER_POOL_ID", "")
 CLIENT_ID = os.environ.get("RAGCHAT_USER_POOL_CLIENT_ID", "")
@@ -40,11 +43,14 @@ def policy(effect: str, resource: str, principal: str, context: dict | None = No
 
 
 @logger.inject_lambda_context
+@tracer.capture_lambda_handler
+@metrics.log_metrics
 def handler(event: dict, context) -> dict:
     token = (event.get("queryStringParameters") or {}).get("token", "")
     try:
         claims = verify(token)
     except (jwt.PyJWTError, KeyError) as exc:
         logger.info("connection refused", extra={"reason": type(exc).__name__})
+        metrics.add_metric(name="ConnectionsRefused", unit=MetricUnit.Count, value=1)
         return policy("Deny", event["methodArn"], "anonymous")
     return policy("Allow", event["methodArn"], claims["sub"], {"userId": claims["sub"]})
