@@ -41,10 +41,6 @@ def ids(results) -> list[str]:
 
 class ChunkStoreContract:
     @pytest.fixture
-    def store(self):  # pragma: no cover - each adapter's test module overrides it
-        raise NotImplementedError("subclasses provide an empty store")
-
-    @pytest.fixture
     def corpus(self, store):
         put(store, record("d1", "guides/deploy.md"), "deploy the stack with sam deploy", "tear down with sam delete")
         put(store, record("d2", "guides/costs.md"), "opensearch serverless costs dominate at rest")

@@ -19,10 +19,6 @@ def message(session_id: str, n: int, role: str = "user", **extra) -> Message:
 
 
 class SessionStoreContract:
-    @pytest.fixture
-    def sessions(self):  # pragma: no cover - each adapter's test module overrides it
-        raise NotImplementedError("subclasses provide an empty session store")
-
     def test_session_round_trips_messages_in_order_with_citations(self, sessions):
         session = sessions.create_session("alice", "Deploying")
         sessions.append_message("alice", message(session.session_id, 1))
