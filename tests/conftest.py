@@ -33,3 +33,15 @@ def shared_dataset(*parts: str) -> Path:
     if not path.exists():
         pytest.skip(f"{path} is absent: the shared datasets are not beside this checkout")
     return path
+
+
+@pytest.fixture
+def aws(monkeypatch):
+    """Fake credentials in eu-west-1, with moto standing in for every AWS API it emulates."""
+    from moto import mock_aws
+
+    for key, value in {"AWS_DEFAULT_REGION": "eu-west-1", "AWS_ACCESS_KEY_ID": "testing",
+                       "AWS_SECRET_ACCESS_KEY": "testing", "POWERTOOLS_TRACE_DISABLED": "true"}.items():
+        monkeypatch.setenv(key, value)
+    with mock_aws():
+        yield

@@ -2,7 +2,6 @@
 
 import boto3
 import pytest
-from moto import mock_aws
 
 from ragchat.adapters.aws.dynamodb_sessions import DynamoDbSessionStore
 from tests.contract.session_store_contract import SessionStoreContract, message
@@ -11,19 +10,15 @@ TABLE = "ragchat-sessions-test"
 
 
 @pytest.fixture
-def dynamodb(monkeypatch):
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-1")
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    with mock_aws():
-        client = boto3.client("dynamodb", region_name="eu-west-1")
-        client.create_table(
-            TableName=TABLE, BillingMode="PAY_PER_REQUEST",
-            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"},
-                                  {"AttributeName": "sk", "AttributeType": "S"}],
-            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
-        )
-        yield client
+def dynamodb(aws):
+    client = boto3.client("dynamodb", region_name="eu-west-1")
+    client.create_table(
+        TableName=TABLE, BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"},
+                              {"AttributeName": "sk", "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+    )
+    return client
 
 
 class TestDynamoDbSessionStore(SessionStoreContract):

@@ -4,22 +4,12 @@ against a fake of the invoke_model body; GoneException through botocore's Stubbe
 import boto3
 import pytest
 from botocore.stub import Stubber
-from moto import mock_aws
 
 from ragchat.adapters.aws.apigw_sink import ApiGatewayConnectionSink
 from ragchat.adapters.aws.bedrock_embedder import BedrockTitanEmbedder
 from ragchat.adapters.aws.s3_source import S3Source
 from ragchat.errors import ClientGone, ConfigurationError
 from tests.fakes import FakeTitanRuntime
-
-
-@pytest.fixture
-def aws(monkeypatch):
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-1")
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    with mock_aws():
-        yield
 
 
 def test_s3_source_lists_every_page_and_reads_objects(aws):
