@@ -77,7 +77,7 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=7)
     args = parser.parse_args()
     run("pass")  # warm the file cache
-    print(f"| function | baseline ms | handler ms | ratio | target |\n|---|---|---|---|---|")
+    print("| function | baseline ms | handler ms | ratio | target |\n|---|---|---|---|---|")
     worst = 0.0
     for name, clients in CASES.items():
         baseline, _ = median_ms(BASELINE.format(clients=clients), args.runs)

@@ -24,7 +24,7 @@ def main() -> int:
         return 1
     layers = [d for d in BUILD.iterdir() if d.is_dir() and d.name.endswith("Layer")]
     layer_mb = sum(size_mb(d) for d in layers)
-    print(f"| function | code MB | with layers MB | limit MB |\n|---|---|---|---|")
+    print("| function | code MB | with layers MB | limit MB |\n|---|---|---|---|")
     worst = 0.0
     for function in sorted(d for d in BUILD.iterdir() if d.is_dir() and d not in layers):
         total = size_mb(function) + layer_mb

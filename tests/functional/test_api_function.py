@@ -6,7 +6,6 @@ import json
 import boto3
 import pytest
 from botocore.config import Config
-from moto import mock_aws
 
 from ragchat.adapters.aws.dynamodb_sessions import DynamoDbSessionStore
 from ragchat.adapters.aws.opensearch_store import OpenSearchChunkStore
@@ -18,34 +17,30 @@ from tests.functional.lambda_support import EVENTS, LambdaContext, load_function
 
 
 @pytest.fixture
-def api(monkeypatch):
-    for key, value in {"AWS_DEFAULT_REGION": "eu-west-1", "AWS_ACCESS_KEY_ID": "testing",
-                       "AWS_SECRET_ACCESS_KEY": "testing", "POWERTOOLS_TRACE_DISABLED": "true",
-                       "POWERTOOLS_SERVICE_NAME": "ragchat-api"}.items():
-        monkeypatch.setenv(key, value)
-    with mock_aws():
-        s3 = boto3.client("s3", region_name="eu-west-1", config=Config(signature_version="s3v4"))
-        s3.create_bucket(Bucket="docs", CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
-        s3.put_object(Bucket="docs", Key="guides/deploy.md", Body=b"# Deploy")
-        dynamodb = boto3.client("dynamodb", region_name="eu-west-1")
-        dynamodb.create_table(
-            TableName="sessions", BillingMode="PAY_PER_REQUEST",
-            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"},
-                                  {"AttributeName": "sk", "AttributeType": "S"}],
-            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}])
-        store = OpenSearchChunkStore(FakeOpenSearch(), prefix="test")
-        store.ensure_embedding_space(EMBEDDER.model_id, EMBEDDER.dimension)
-        put(store, record("d1", "guides/deploy.md"), "deploy with sam")
-        sessions = DynamoDbSessionStore("sessions", client=dynamodb)
-        sessions.create_session("user-alice", "Alice's chat")
-        sessions.create_session("user-bob", "Bob's chat")
-        app = load_function("api")
-        from mangum import Mangum
+def api(aws, monkeypatch):
+    monkeypatch.setenv("POWERTOOLS_SERVICE_NAME", "ragchat-api")
+    s3 = boto3.client("s3", region_name="eu-west-1", config=Config(signature_version="s3v4"))
+    s3.create_bucket(Bucket="docs", CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
+    s3.put_object(Bucket="docs", Key="guides/deploy.md", Body=b"# Deploy")
+    dynamodb = boto3.client("dynamodb", region_name="eu-west-1")
+    dynamodb.create_table(
+        TableName="sessions", BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"},
+                              {"AttributeName": "sk", "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}])
+    store = OpenSearchChunkStore(FakeOpenSearch(), prefix="test")
+    store.ensure_embedding_space(EMBEDDER.model_id, EMBEDDER.dimension)
+    put(store, record("d1", "guides/deploy.md"), "deploy with sam")
+    sessions = DynamoDbSessionStore("sessions", client=dynamodb)
+    sessions.create_session("user-alice", "Alice's chat")
+    sessions.create_session("user-bob", "Bob's chat")
+    app = load_function("api")
+    from mangum import Mangum
 
-        app._asgi = Mangum(create_app(AppContext(
-            store=store, sessions=sessions, documents=S3Documents(store, "docs", client=s3),
-            identity=jwt_claims_identity, serve_page=False)), lifespan="off")
-        yield app, s3, store
+    app._asgi = Mangum(create_app(AppContext(
+        store=store, sessions=sessions, documents=S3Documents(store, "docs", client=s3),
+        identity=jwt_claims_identity, serve_page=False)), lifespan="off")
+    return app, s3, store
 
 
 def call(app, name: str, **changes) -> tuple[int, dict]:

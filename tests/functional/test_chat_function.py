@@ -6,7 +6,6 @@ from urllib.parse import quote
 
 import boto3
 import pytest
-from moto import mock_aws
 from moto.apigatewaymanagementapi.models import apigatewaymanagementapi_backends
 
 from ragchat.adapters.aws.bedrock import BedrockConverseGenerator
@@ -37,32 +36,29 @@ def table(client, name, key):
 
 
 @pytest.fixture
-def chat(monkeypatch):
-    for key, value in {"AWS_DEFAULT_REGION": "eu-west-1", "AWS_ACCESS_KEY_ID": "testing",
-                       "AWS_SECRET_ACCESS_KEY": "testing", "POWERTOOLS_TRACE_DISABLED": "true",
-                       "POWERTOOLS_SERVICE_NAME": "ragchat-chat", "RAGCHAT_SESSIONS_TABLE": "sessions",
+def chat(aws, monkeypatch):
+    for key, value in {"POWERTOOLS_SERVICE_NAME": "ragchat-chat", "RAGCHAT_SESSIONS_TABLE": "sessions",
                        "RAGCHAT_CONNECTIONS_TABLE": "connections"}.items():
         monkeypatch.setenv(key, value)
-    with mock_aws():
-        dynamodb = boto3.client("dynamodb", region_name="eu-west-1")
-        table(dynamodb, "sessions", ["pk", "sk"])
-        table(dynamodb, "connections", ["connection_id"])
-        store = OpenSearchChunkStore(FakeOpenSearch(), prefix="test")
-        embedder = BedrockTitanEmbedder(client=FakeTitanRuntime())
-        store.ensure_embedding_space(embedder.model_id, embedder.dimension)
-        text = "Deploy the stack with sam build and sam deploy guided."
-        store.replace_documents([(
-            DocumentRecord(doc_id="d1", uri="s3://docs/deploy.md", path="deploy.md", title="Deploying",
-                           doc_type="markdown", content_hash="h", pipeline_version="p", size=10, status="indexed"),
-            [Chunk(chunk_id="c1", doc_id="d1", position=0, text=text, title="Deploying", path="deploy.md",
-                   uri="s3://docs/deploy.md", doc_type="markdown")],
-            embedder.embed_documents(["Deploying\n\n" + text]))])
-        app = load_function("chat")
-        app.lambda_client = RecordingLambda()
-        monkeypatch.setattr(app, "build", lambda settings: build(settings, store=store, embedder=embedder))
-        monkeypatch.setattr(app, "build_chat", lambda services: build_chat(
-            services, generator=BedrockConverseGenerator(client=FakeBedrockRuntime(["Use sam ", "deploy [1]."]))))
-        yield app, dynamodb
+    dynamodb = boto3.client("dynamodb", region_name="eu-west-1")
+    table(dynamodb, "sessions", ["pk", "sk"])
+    table(dynamodb, "connections", ["connection_id"])
+    store = OpenSearchChunkStore(FakeOpenSearch(), prefix="test")
+    embedder = BedrockTitanEmbedder(client=FakeTitanRuntime())
+    store.ensure_embedding_space(embedder.model_id, embedder.dimension)
+    text = "Deploy the stack with sam build and sam deploy guided."
+    store.replace_documents([(
+        DocumentRecord(doc_id="d1", uri="s3://docs/deploy.md", path="deploy.md", title="Deploying",
+                       doc_type="markdown", content_hash="h", pipeline_version="p", size=10, status="indexed"),
+        [Chunk(chunk_id="c1", doc_id="d1", position=0, text=text, title="Deploying", path="deploy.md",
+               uri="s3://docs/deploy.md", doc_type="markdown")],
+        embedder.embed_documents(["Deploying\n\n" + text]))])
+    app = load_function("chat")
+    app.lambda_client = RecordingLambda()
+    monkeypatch.setattr(app, "build", lambda settings: build(settings, store=store, embedder=embedder))
+    monkeypatch.setattr(app, "build_chat", lambda services: build_chat(
+        services, generator=BedrockConverseGenerator(client=FakeBedrockRuntime(["Use sam ", "deploy [1]."]))))
+    return app, dynamodb
 
 
 def event(name: str) -> dict:

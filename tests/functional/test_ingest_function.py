@@ -5,7 +5,6 @@ import json
 
 import boto3
 import pytest
-from moto import mock_aws
 
 from ragchat.adapters.aws.bedrock_embedder import BedrockTitanEmbedder
 from ragchat.adapters.aws.opensearch_store import OpenSearchChunkStore
@@ -19,22 +18,19 @@ BUCKET = "ragchat-documents-dev"
 
 
 @pytest.fixture
-def env(monkeypatch):
-    for key, value in {"AWS_DEFAULT_REGION": "eu-west-1", "AWS_ACCESS_KEY_ID": "testing",
-                       "AWS_SECRET_ACCESS_KEY": "testing", "POWERTOOLS_TRACE_DISABLED": "true",
-                       "POWERTOOLS_SERVICE_NAME": "ragchat-ingest", "POWERTOOLS_METRICS_NAMESPACE": "ragchat"}.items():
-        monkeypatch.setenv(key, value)
-    with mock_aws():
-        s3 = boto3.client("s3", region_name="eu-west-1")
-        s3.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
-        s3.put_object(Bucket=BUCKET, Key="runbooks/Incident response.md",
-                      Body=b"# Incident response\n\nPage the on-call engineer, then open an incident channel.\n")
-        s3.put_object(Bucket=BUCKET, Key="reports/q3-summary.txt", Body=b"Q3 revenue grew by twelve percent.")
-        app = load_function("ingest")
-        store = OpenSearchChunkStore(FakeOpenSearch(), prefix="test")
-        app._services = build(Settings(backend="aws"), store=store, embedder=BedrockTitanEmbedder(client=FakeTitanRuntime()))
-        store.ensure_embedding_space("amazon.titan-embed-text-v2:0", 1024)
-        yield app, s3, store
+def env(aws, monkeypatch):
+    monkeypatch.setenv("POWERTOOLS_SERVICE_NAME", "ragchat-ingest")
+    monkeypatch.setenv("POWERTOOLS_METRICS_NAMESPACE", "ragchat")
+    s3 = boto3.client("s3", region_name="eu-west-1")
+    s3.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
+    s3.put_object(Bucket=BUCKET, Key="runbooks/Incident response.md",
+                  Body=b"# Incident response\n\nPage the on-call engineer, then open an incident channel.\n")
+    s3.put_object(Bucket=BUCKET, Key="reports/q3-summary.txt", Body=b"Q3 revenue grew by twelve percent.")
+    app = load_function("ingest")
+    store = OpenSearchChunkStore(FakeOpenSearch(), prefix="test")
+    app._services = build(Settings(backend="aws"), store=store, embedder=BedrockTitanEmbedder(client=FakeTitanRuntime()))
+    store.ensure_embedding_space("amazon.titan-embed-text-v2:0", 1024)
+    return app, s3, store
 
 
 def event(name: str) -> dict:

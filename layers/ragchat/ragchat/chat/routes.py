@@ -16,6 +16,7 @@ from ragchat.chat import protocol
 from ragchat.chat.service import ChatService
 from ragchat.errors import ClientGone, GenerationError, InvalidQuery, ProtocolError, SessionNotFound
 from ragchat.ports import SessionStore
+import contextlib
 
 log = logging.getLogger(__name__)
 
@@ -115,10 +116,8 @@ class ChatRoutes:
                 "internal_error", "something went wrong answering this message", request_id))
 
     def _safe_send(self, connection_id: str, frame: dict) -> None:
-        try:
+        with contextlib.suppress(ClientGone):
             self._send(connection_id, frame)
-        except ClientGone:
-            pass
 
     def _dispatch(self, connection_id: str, user_id: str, frame: protocol.ClientFrame) -> None:
         send = lambda f: self._send(connection_id, f)  # noqa: E731

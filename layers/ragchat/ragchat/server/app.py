@@ -19,7 +19,7 @@ from starlette.concurrency import run_in_threadpool
 from ragchat.chat.routes import ChatRoutes
 from ragchat.errors import RagchatError, SessionNotFound
 from ragchat.ports import ChunkStore, SessionStore
-from ragchat.server.documents import MAX_UPLOAD_BYTES, UploadRefused
+from ragchat.server.documents import MAX_UPLOAD_BYTES
 from ragchat.server.websocket import LocalConnectionSink, serve_socket
 
 log = logging.getLogger(__name__)

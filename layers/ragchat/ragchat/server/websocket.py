@@ -13,6 +13,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from ragchat.chat.routes import ChatRoutes
 from ragchat.errors import ClientGone
+import contextlib
 
 log = logging.getLogger(__name__)
 SEND_TIMEOUT_S = 10
@@ -92,8 +93,6 @@ async def serve_socket(socket: WebSocket, routes: ChatRoutes, sink: LocalConnect
         sink.detach(connection_id)
         await run_in_threadpool(routes.handle, _event("$disconnect", connection_id))
         if socket.client_state != WebSocketState.DISCONNECTED:
-            try:
+            with contextlib.suppress(RuntimeError):
                 await socket.close()
-            except RuntimeError:
-                pass
         # answers in flight finish on their own: they store what was said and stop posting

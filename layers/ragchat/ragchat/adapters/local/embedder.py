@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 
 import numpy as np
@@ -11,6 +12,7 @@ import numpy as np
 from ragchat.errors import ConfigurationError
 
 DEFAULT_MODEL_ID = "sentence-transformers/all-MiniLM-L6-v2"
+QUERY_CACHE = 256
 
 
 def packaged_model_path() -> str:
@@ -34,6 +36,7 @@ class SentenceTransformerEmbedder:
         self.dimension = dimension
         self._model = None
         self._lock = threading.Lock()
+        self._queries: OrderedDict[str, np.ndarray] = OrderedDict()
 
     def _load(self):
         if self._model is None:
@@ -67,7 +70,19 @@ class SentenceTransformerEmbedder:
         ).astype(np.float32, copy=False)
 
     def embed_query(self, text: str) -> np.ndarray:
-        return self.embed_documents([text])[0]
+        # one turn embeds its question twice (retrieval, then sentence scoring): remember recent ones
+        with self._lock:
+            cached = self._queries.get(text)
+            if cached is not None:
+                self._queries.move_to_end(text)
+                return cached.copy()  # callers own their vector; the cached one stays read-only
+        vector = self.embed_documents([text])[0]
+        vector.setflags(write=False)
+        with self._lock:
+            self._queries[text] = vector
+            if len(self._queries) > QUERY_CACHE:
+                self._queries.popitem(last=False)
+        return vector.copy()
 
     def score_vectors(self, matrix: np.ndarray, query: np.ndarray) -> np.ndarray:
         """matrix @ query on torch's thread pool: the pool the model just used for the query, so a

@@ -80,6 +80,7 @@ class Snapshot:
     alive: tuple[np.ndarray, ...]  # one boolean mask per segment
     doc_keys: dict[str, int] = field(default_factory=dict)  # doc_id -> small int, stable for the process
     doc_meta: dict[int, tuple[str, str, str]] = field(default_factory=dict)  # key -> (doc_id, path, doc_type)
+    dimension: int = 0  # of the stored vectors (0 before the embedding space is recorded)
 
     @property
     def max_id(self) -> int:

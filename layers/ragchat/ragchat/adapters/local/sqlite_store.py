@@ -302,7 +302,7 @@ class SqliteChunkStore:
             return []
         snapshot = self._current_snapshot()
         query = np.asarray(vector, dtype=np.float32).reshape(-1)
-        dimension = int(self._meta("embedding_dimension") or query.shape[0])
+        dimension = snapshot.dimension or query.shape[0]
         if query.shape[0] != dimension:
             raise StoreError(f"query vector has {query.shape[0]} dimensions, the store {dimension}")
         hits = snapshot.vector_top(query, k, self._allowed_doc_keys(snapshot, filters), self.vector_scorer)
@@ -326,7 +326,7 @@ class SqliteChunkStore:
         conn.execute("BEGIN")  # one read transaction: generation, documents and rows agree
         try:
             generation = self._meta("generation") or "0"
-            dimension = int(self._meta("embedding_dimension") or 1)
+            dimension = int(self._meta("embedding_dimension") or 0)
             documents = conn.execute("SELECT doc_id, path, doc_type FROM documents").fetchall()
             live_ids = np.fromiter((r[0] for r in conn.execute("SELECT id FROM chunks ORDER BY id")), dtype=np.int64)
             new_rows = conn.execute(
@@ -353,7 +353,7 @@ class SqliteChunkStore:
             segments.append(Segment.build(
                 ids=np.fromiter((r[0] for r in new_rows), dtype=np.int64, count=len(new_rows)),
                 doc_keys=np.fromiter((doc_keys[r[1]] for r in new_rows), dtype=np.int64, count=len(new_rows)),
-                vectors=np.frombuffer(bytearray(b"".join(r[2] for r in new_rows)), dtype=np.float32).reshape(-1, dimension),
+                vectors=np.frombuffer(bytearray(b"".join(r[2] for r in new_rows)), dtype=np.float32).reshape(-1, dimension or 1),
                 lengths=np.fromiter((r[4] for r in new_rows), dtype=np.float32, count=len(new_rows)),
                 postings=postings,
             ))
@@ -363,7 +363,7 @@ class SqliteChunkStore:
         if len(segments) > MAX_SEGMENTS or (total and dead / total > MERGE_WHEN_DEAD):
             segments = [Segment.merge(segments, alive)]
             alive = [np.ones(len(segments[0].ids), dtype=bool)]
-        return Snapshot(generation, tuple(segments), tuple(alive), doc_keys, doc_meta)
+        return Snapshot(generation, tuple(segments), tuple(alive), doc_keys, doc_meta, dimension)
 
     def close(self) -> None:
         conn = getattr(self._local, "conn", None)
