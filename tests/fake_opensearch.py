@@ -86,10 +86,14 @@ class FakeOpenSearch:
             (field, value), = spec.items()
             return isinstance(doc.get(field), str) and doc[field].startswith(value)
         if kind == "bool":
-            unknown = set(spec) - {"must", "filter", "must_not"}
+            unknown = set(spec) - {"must", "filter", "must_not", "should", "minimum_should_match"}
             if unknown:
                 raise ValueError(f"bool clauses {unknown} are not used by the adapter")
-            return (all(self._matches(doc, q) for q in spec.get("filter", []))
+            if "should" in spec and spec.get("minimum_should_match") != 1:
+                raise ValueError("the adapter always states minimum_should_match: 1 with should")
+            should = spec.get("should", [])
+            return ((not should or any(self._matches(doc, q) for q in should))
+                    and all(self._matches(doc, q) for q in spec.get("filter", []))
                     and all(self._matches(doc, q) for q in spec.get("must", []) if "multi_match" not in q)
                     and not any(self._matches(doc, q) for q in spec.get("must_not", [])))
         if kind == "multi_match":

@@ -47,6 +47,7 @@ class ScriptedGenerator:
 
     name = "scripted"
     uses_language_model = True
+    supports_tools = False
 
     def __init__(self, pieces: list[str] | None = None, rewrite: str | None = None, fail_after: int | None = None):
         self.pieces = pieces if pieces is not None else ["The answer", " is here", " [1]."]
@@ -145,3 +146,134 @@ class FakeTitanRuntime:
         payload = json.dumps({"embedding": [float(x) for x in vector],
                               "inputTextTokenCount": len(request["inputText"].split())}).encode()
         return {"body": io.BytesIO(payload), "contentType": "application/json"}
+
+
+# -- FAKE tool-using models ----------------------------------------------------------------------
+# A script is a list of steps, one per model call. A step is a list of parts, or a function that
+# gets every tool result the model has seen so far (texts, oldest first) and returns the parts.
+# Parts: ("text", "...") or ("tool", name, input) where input is a dict, or a string sent as the
+# raw argument text (to send JSON that does not parse). After the last step the model repeats it.
+def scripted_parts(script, call_index, results):
+    step = script[min(call_index, len(script) - 1)]
+    return step(results) if callable(step) else step
+
+
+def _pieces(text: str, size: int = 7) -> list[str]:
+    return [text[i:i + size] for i in range(0, len(text), size)] or [""]
+
+
+def _arguments(value) -> str:
+    import json
+
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+class ScriptedConverseRuntime:
+    """A FAKE bedrock-runtime client for tool use: ConverseStream's real event sequence, with tool
+    input streamed in pieces (contentBlockStart toolUse, contentBlockDelta toolUse.input, stop)."""
+
+    def __init__(self, script):
+        self.script, self.requests = script, []
+
+    @staticmethod
+    def tool_results(request) -> list[str]:
+        return [block["toolResult"]["content"][0]["text"] for message in request["messages"]
+                for block in message["content"] if "toolResult" in block]
+
+    def converse_stream(self, **request):
+        self.requests.append(request)
+        parts = scripted_parts(self.script, len(self.requests) - 1, self.tool_results(request))
+        events, used_tools = [{"messageStart": {"role": "assistant"}}], False
+        for index, part in enumerate(parts):
+            if part[0] == "text":
+                events += [{"contentBlockDelta": {"delta": {"text": p}, "contentBlockIndex": index}}
+                           for p in _pieces(part[1])]
+            else:
+                used_tools = True
+                events.append({"contentBlockStart": {"start": {"toolUse": {
+                    "toolUseId": f"tooluse_{len(self.requests)}_{index}", "name": part[1]}}, "contentBlockIndex": index}})
+                events += [{"contentBlockDelta": {"delta": {"toolUse": {"input": p}}, "contentBlockIndex": index}}
+                           for p in _pieces(_arguments(part[2]))]
+            events.append({"contentBlockStop": {"contentBlockIndex": index}})
+        events += [{"messageStop": {"stopReason": "tool_use" if used_tools else "end_turn"}},
+                   {"metadata": {"usage": {"inputTokens": 200, "outputTokens": 20, "totalTokens": 220},
+                                 "metrics": {"latencyMs": 5}}}]
+        return {"ResponseMetadata": {"HTTPStatusCode": 200}, "stream": iter(events)}
+
+
+def openai_tool_results(body) -> list[str]:
+    return [m["content"] for m in body["messages"] if m["role"] == "tool"]
+
+
+def openai_sse_events(parts, model: str, call_no: int):
+    """The server-sent events of one streamed chat completion that says `parts`."""
+    import json
+
+    def chunk(delta, finish=None):
+        return "data: " + json.dumps({"id": f"c{call_no}", "object": "chat.completion.chunk", "model": model,
+                                      "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}) + "\n\n"
+
+    yield chunk({"role": "assistant", "content": ""})
+    calls = 0
+    for part in parts:
+        if part[0] == "text":
+            for piece in _pieces(part[1]):
+                yield chunk({"content": piece})
+            continue
+        yield chunk({"tool_calls": [{"index": calls, "id": f"call_{call_no}_{calls}", "type": "function",
+                                     "function": {"name": part[1], "arguments": ""}}]})
+        for piece in _pieces(_arguments(part[2])):
+            yield chunk({"tool_calls": [{"index": calls, "function": {"arguments": piece}}]})
+        calls += 1
+    yield chunk({}, "tool_calls" if calls else "stop")
+    yield "data: " + json.dumps({"id": "u", "object": "chat.completion.chunk", "choices": [],
+                                 "usage": {"prompt_tokens": 200, "completion_tokens": 20}}) + "\n\n"
+    yield "data: [DONE]\n\n"
+
+
+def scripted_openai_app(script):
+    """A FAKE OpenAI-compatible endpoint for tool use, served over a real socket: streamed
+    `delta.tool_calls` pieces (id and name first, then argument text), finish_reason tool_calls."""
+    from fastapi import Body, FastAPI
+    from fastapi.responses import StreamingResponse
+
+    app, seen = FastAPI(), []
+
+    @app.post("/v1/chat/completions")
+    async def completions(body: dict = Body(...)):  # noqa: B008 (FastAPI's way to take the JSON body)
+        seen.append(body)
+        parts = scripted_parts(script, len(seen) - 1, openai_tool_results(body))
+
+        def events():
+            yield from openai_sse_events(parts, body["model"], len(seen))
+
+        return StreamingResponse(events(), media_type="text/event-stream")
+
+    return app, seen
+
+
+class ScriptedToolGenerator:
+    """A FAKE tool-using model at the Generator port (no wire format): each call returns the next
+    scripted (text, tool calls, tokens); after the last it repeats it. An optional clock advances by
+    `tick` per call, to drive time bounds."""
+
+    name = "scripted-tools"
+    uses_language_model = True
+    supports_tools = True
+
+    def __init__(self, replies, clock=None, tick=0.0):
+        self.replies, self.requests, self.clock, self.tick = replies, [], clock, tick
+
+    def stream(self, request, on_text):
+        from ragchat.domain import GenerationResult
+
+        self.requests.append(request)
+        text, calls, tokens = self.replies[min(len(self.requests) - 1, len(self.replies) - 1)]
+        if self.clock:
+            self.clock.now += self.tick
+        if text:
+            on_text(text)
+        return GenerationResult("tool_use" if calls else "end_turn", tokens, tokens, text, tuple(calls))
+
+    def complete(self, system, prompt, max_tokens=200):
+        raise AssertionError("a tool-using chat does not condense questions")

@@ -27,7 +27,7 @@ def asgi():
         services = build(settings)
         context = AppContext(store=services.store, sessions=build_sessions(settings),
                              documents=S3Documents(services.store, settings.documents_bucket),
-                             identity=jwt_claims_identity, serve_page=False)
+                             identity=jwt_claims_identity, serve_page=False, manage_shared=False)
         _asgi = Mangum(create_app(context), lifespan="off")
     return _asgi
 

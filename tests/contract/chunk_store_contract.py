@@ -84,6 +84,23 @@ class ChunkStoreContract:
         assert {r.chunk.doc_id for r in keyword} == expected_docs
         assert {r.chunk.doc_id for r in vector} == expected_docs
 
+    def test_visibility_hides_other_users_uploads_in_both_arms(self, corpus):
+        put(corpus, record("own", "uploads/alice/notes.md"), "kittens budget plan by alice")
+        put(corpus, record("other", "uploads/bob/notes.md"), "kittens budget plan by bob")
+        put(corpus, record("loose", "uploads/notes.md"), "kittens budget plan with no owner folder")
+        vector = EMBEDDER.embed_query("kittens budget plan")
+        for results in (corpus.keyword_search("kittens budget", 10, Filters(visible_to="alice")),
+                        corpus.vector_search(vector, 10, Filters(visible_to="alice"))):
+            docs = {r.chunk.doc_id for r in results}
+            assert "own" in docs and "d3" in docs
+            assert not docs & {"other", "loose"}
+        # narrowing by another user's folder finds nothing rather than bob's document
+        sneaky = Filters(path_prefix="uploads/bob/", visible_to="alice")
+        assert corpus.keyword_search("kittens", 10, sneaky) == []
+        assert corpus.vector_search(vector, 10, sneaky) == []
+        unscoped = {r.chunk.doc_id for r in corpus.keyword_search("kittens budget", 10)}
+        assert {"own", "other", "loose"} <= unscoped
+
     def test_replace_swaps_all_chunks_of_a_document(self, corpus):
         put(corpus, record("d1", "guides/deploy.md", content_hash="h2"), "deploy with terraform instead")
         assert [c.chunk_id for c in corpus.get_chunks("d1")] == ["d1-h2-0"]

@@ -6,10 +6,12 @@ import shutil
 
 import pytest
 
+from ragchat.adapters.aws.bedrock import BedrockConverseGenerator
 from ragchat.bootstrap import build
 from ragchat.config import Settings
 from ragchat.server.background import running
 from ragchat.server.run import build_app
+from tests.fakes import ScriptedConverseRuntime
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (apt-get install chromium)")
@@ -26,10 +28,12 @@ The staging database password rotates every 17 days through the vault agent.
 
 
 @pytest.fixture
-def page(tmp_path, real_embedder):
+def page(tmp_path, real_embedder, request):
+    """The page on the local server; indirect parametrisation may pass a generator factory."""
     playwright_api = pytest.importorskip("playwright.sync_api")
     services = build(Settings(data_dir=tmp_path / "data"), embedder=real_embedder)
-    app, watcher = build_app(services, tmp_path / "drop")
+    make_generator = getattr(request, "param", None)
+    app, watcher = build_app(services, tmp_path / "drop", generator=make_generator() if make_generator else None)
     watcher.start()
     with running(app) as address, playwright_api.sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=[
@@ -81,3 +85,31 @@ def test_chat_page_reconnects_after_a_dropped_connection(page):
     page.click("#send")
     page.locator(".message.assistant .body").last.wait_for(timeout=15000)
     page.wait_for_function("!document.getElementById('send').disabled", timeout=15000)
+
+
+def tool_model():
+    """The real Bedrock adapter over a FAKE scripted model that searches, then cites what it found."""
+    return BedrockConverseGenerator(client=ScriptedConverseRuntime([
+        [("tool", "search_documents", {"query": "staging database password rotation"})],
+        [("text", "It rotates every 17 days [1].")],
+    ]))
+
+
+@pytest.mark.parametrize("page", [tool_model], indirect=True)
+def test_chat_page_shows_tool_steps_as_they_happen(page):
+    page, tmp_path = page
+    upload = tmp_path / "staging-runbook.md"
+    upload.write_bytes(DOCUMENT)
+    page.set_input_files("#upload", str(upload))
+    page.wait_for_function("document.getElementById('notice').textContent.includes('indexed')", timeout=30000)
+
+    page.fill("#question", "How often does the staging password rotate?")
+    page.click("#send")
+    answer = page.locator(".message.assistant").last
+    answer.locator(".sources li").first.wait_for(timeout=30000)
+    step = answer.locator(".steps li")
+    assert step.count() == 1 and step.get_attribute("data-status") == "done"
+    assert step.inner_text() == "Searching: staging database password rotation — 1 passage from 1 document"
+    assert answer.locator(".body").inner_text().strip() == "It rotates every 17 days [1]."
+    assert "staging-runbook.md" in answer.locator(".sources li").first.inner_text()
+    assert page.evaluate("window.__pwned") is None

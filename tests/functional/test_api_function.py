@@ -31,6 +31,9 @@ def api(aws, monkeypatch):
     store = OpenSearchChunkStore(FakeOpenSearch(), prefix="test")
     store.ensure_embedding_space(EMBEDDER.model_id, EMBEDDER.dimension)
     put(store, record("d1", "guides/deploy.md"), "deploy with sam")
+    s3.put_object(Bucket="docs", Key="uploads/user-alice/notes.md", Body=b"# Notes")
+    put(store, record("d2", "uploads/user-alice/notes.md"), "alice's own notes")
+    put(store, record("d3", "uploads/user-bob/notes.md"), "bob's private notes")
     sessions = DynamoDbSessionStore("sessions", client=dynamodb)
     sessions.create_session("user-alice", "Alice's chat")
     sessions.create_session("user-bob", "Bob's chat")
@@ -39,7 +42,7 @@ def api(aws, monkeypatch):
 
     app._asgi = Mangum(create_app(AppContext(
         store=store, sessions=sessions, documents=S3Documents(store, "docs", client=s3),
-        identity=jwt_claims_identity, serve_page=False)), lifespan="off")
+        identity=jwt_claims_identity, serve_page=False, manage_shared=False)), lifespan="off")
     return app, s3, store
 
 
@@ -54,7 +57,8 @@ def test_api_lists_documents_with_status(api):
     app, _, _ = api
     status, body = call(app, "http-list-documents.json")
     assert status == 200
-    assert [(d["path"], d["status"], d["chunks"]) for d in body["documents"]] == [("guides/deploy.md", "indexed", 1)]
+    assert [(d["path"], d["status"], d["chunks"]) for d in body["documents"]] == [
+        ("guides/deploy.md", "indexed", 1), ("uploads/user-alice/notes.md", "indexed", 1)]  # not bob's upload
 
 
 def test_api_presigns_uploads_under_the_users_prefix(api):
@@ -77,14 +81,25 @@ def test_api_without_verified_claims_is_refused_but_health_is_open(api):
     del event["requestContext"]["authorizer"]
     assert app.handler(event, LambdaContext())["statusCode"] == 401
     status, body = call(app, "http-health.json")
-    assert status == 200 and body["chunks"] == 1
+    assert status == 200 and body["chunks"] == 3
 
 
-def test_api_delete_document_removes_the_object_and_its_chunks(api):
-    app, s3, store = api
+def delete(app, doc_id: str) -> int:
     event = json.loads((EVENTS / "http-list-documents.json").read_text())
     event["requestContext"]["http"]["method"] = "DELETE"
-    event["rawPath"] = event["requestContext"]["http"]["path"] = "/api/documents/d1"
-    response = app.handler(event, LambdaContext())
-    assert response["statusCode"] == 200 and json.loads(response["body"]) == {"deletedChunks": 1}
-    assert s3.list_objects_v2(Bucket="docs").get("KeyCount") == 0 and store.count_chunks() == 0
+    event["rawPath"] = event["requestContext"]["http"]["path"] = f"/api/documents/{doc_id}"
+    return app.handler(event, LambdaContext())["statusCode"]
+
+
+def test_api_delete_document_removes_the_users_own_upload_and_its_chunks(api):
+    app, s3, store = api
+    assert delete(app, "d2") == 200
+    keys = [o["Key"] for o in s3.list_objects_v2(Bucket="docs")["Contents"]]
+    assert keys == ["guides/deploy.md"] and store.get_chunks("d2") == []
+
+
+def test_api_delete_refuses_shared_documents_and_hides_other_users_uploads(api):
+    app, s3, store = api
+    assert delete(app, "d1") == 403  # the shared library is managed in the bucket
+    assert delete(app, "d3") == 404  # bob's upload does not exist for alice
+    assert store.count_chunks() == 3 and s3.list_objects_v2(Bucket="docs")["KeyCount"] == 2

@@ -14,7 +14,7 @@ from ragchat.adapters.aws.opensearch_store import OpenSearchChunkStore
 from ragchat.bootstrap import build, build_chat
 from ragchat.domain import Chunk, DocumentRecord
 from tests.fake_opensearch import FakeOpenSearch
-from tests.fakes import FakeBedrockRuntime, FakeTitanRuntime
+from tests.fakes import FakeTitanRuntime, ScriptedConverseRuntime
 from tests.functional.lambda_support import EVENTS, LambdaContext, load_function
 
 CONNECTION = "QyMmLcWmDoECHfQ="
@@ -57,7 +57,8 @@ def chat(aws, monkeypatch):
     app.lambda_client = RecordingLambda()
     monkeypatch.setattr(app, "build", lambda settings: build(settings, store=store, embedder=embedder))
     monkeypatch.setattr(app, "build_chat", lambda services: build_chat(
-        services, generator=BedrockConverseGenerator(client=FakeBedrockRuntime(["Use sam ", "deploy [1]."]))))
+        services, generator=BedrockConverseGenerator(client=ScriptedConverseRuntime([
+            [("tool", "search_documents", {"query": "deploy the stack"})], [("text", "Use sam deploy [1].")]]))))
     return app, dynamodb
 
 
@@ -89,6 +90,8 @@ def test_chat_function_connect_send_answer_disconnect(chat):
 
     frames = posted_frames(CONNECTION)
     assert [f["type"] for f in frames][0] == "start" and [f["type"] for f in frames][-2:] == ["sources", "end"]
+    assert [(f["name"], f["status"]) for f in frames if f["type"] == "tool"] == [
+        ("search_documents", "started"), ("search_documents", "done")]  # the deployed default uses tools
     assert "".join(f["text"] for f in frames if f["type"] == "delta") == "Use sam deploy [1]."
     assert frames[-1]["citations"][0]["path"] == "deploy.md"
     messages = dynamodb.scan(TableName="sessions")["Items"]

@@ -131,7 +131,7 @@ def test_server_rest_api_upload_documents_and_sessions(server):
     assert upload.status_code == 201 and upload.json()["status"] == "indexed"
     assert httpx.post(f"{base}/api/documents", files={"file": ("x.exe", b"MZ")}).status_code == 415
     documents = {d["path"]: d for d in httpx.get(f"{base}/api/documents").json()["documents"]}
-    assert documents["uploads/notes.txt"]["status"] == "indexed"
+    assert documents["uploads/local/notes.txt"]["status"] == "indexed"
     with connect(f"ws://{server['address']}/ws") as ws:
         session_id = ask(ws, "what is the office cat called")[0]["sessionId"]
     sessions = httpx.get(f"{base}/api/sessions").json()["sessions"]
@@ -139,7 +139,7 @@ def test_server_rest_api_upload_documents_and_sessions(server):
     assert len(httpx.get(f"{base}/api/sessions/{session_id}").json()["messages"]) == 2
     assert httpx.delete(f"{base}/api/sessions/{session_id}").status_code == 200
     assert httpx.get(f"{base}/api/sessions/{session_id}").status_code == 404
-    doc_id = documents["uploads/notes.txt"]["docId"]
+    doc_id = documents["uploads/local/notes.txt"]["docId"]
     assert httpx.delete(f"{base}/api/documents/{doc_id}").json()["deletedChunks"] == 1
     assert not (server["drop"] / "uploads" / "notes.txt").exists()
 

@@ -104,14 +104,32 @@ def build_sessions(settings: Settings) -> SessionStore:
     return SqliteSessionStore(settings.sessions_path)
 
 
+def build_tools(services: Services, generator: Generator):
+    """The tool registry, or None where tools are off or the generator cannot use them."""
+    from ragchat.chat.service import relevance_gate
+
+    settings = services.settings
+    if settings.tools not in ("auto", "off"):
+        raise ConfigurationError(f"RAGCHAT_TOOLS={settings.tools!r} is not one of: auto, off")
+    if settings.tools == "off" or not generator.supports_tools:
+        return None
+    from ragchat.tools import default_tools
+
+    return default_tools(services.retriever, services.store, relevance_gate(settings.min_similarity))
+
+
 def build_chat(services: Services, generator: Generator | None = None, sessions: SessionStore | None = None):
     """The chat service over already-built services (the query side)."""
     from ragchat.chat.service import ChatService, ChatSettings
+    from ragchat.chat.tool_loop import LoopLimits
 
     settings = services.settings
+    generator = generator or build_generator(settings, services.embedder)
     return ChatService(
-        services.retriever, generator or build_generator(settings, services.embedder),
-        sessions or build_sessions(settings),
+        services.retriever, generator, sessions or build_sessions(settings),
         ChatSettings(k=settings.chat_sources, min_similarity=settings.min_similarity,
                      history_tokens=settings.history_tokens, max_answer_tokens=settings.max_answer_tokens),
+        tools=build_tools(services, generator),
+        limits=LoopLimits(max_steps=settings.tool_max_steps, max_tokens=settings.tool_max_tokens,
+                          max_seconds=settings.tool_max_seconds),
     )

@@ -32,6 +32,10 @@ class Settings:
     min_similarity: float = 0.25  # cosine below which the best chunk is taken as not about the question
     history_tokens: int = 1500  # history sent to a language model
     max_answer_tokens: int = 800
+    tools: str = "auto"  # auto: the tool loop runs with models that support tools; off: never
+    tool_max_steps: int = 5  # model calls per answer that may use tools (one more then answers)
+    tool_max_tokens: int = 40000  # input + output tokens per answer, over all its model calls
+    tool_max_seconds: float = 60.0  # wall time per answer with tools
     local_token: str = ""  # when set, the local server requires it (Bearer header or ?token=)
     # -- the AWS adapter set (RAGCHAT_BACKEND=aws) --
     opensearch_endpoint: str = ""  # https://<id>.<region>.aoss.amazonaws.com

@@ -107,10 +107,11 @@ class Filters:
     path_prefix: str | None = None
     doc_types: tuple[str, ...] = ()
     doc_ids: tuple[str, ...] = ()
+    visible_to: str | None = None  # only what this user may see (ragchat/access.py); None: everything
 
     @property
     def is_empty(self) -> bool:
-        return not (self.path_prefix or self.doc_types or self.doc_ids)
+        return not (self.path_prefix or self.doc_types or self.doc_ids or self.visible_to)
 
 
 @dataclass(frozen=True)
@@ -200,9 +201,41 @@ class Session:
 
 # -- generation --------------------------------------------------------------------------------
 @dataclass(frozen=True)
+class ToolSpec:
+    """What a model is told about a tool: its name, what it does, and a JSON schema of its input."""
+
+    name: str
+    description: str
+    input_schema: dict
+
+
+@dataclass(frozen=True)
+class ToolCall:
+    """A model's request to run a tool. `input` is None when the model's arguments were not JSON
+    (then `input_error` says why, and the call is answered with an error result, never run)."""
+
+    call_id: str
+    name: str
+    input: dict | None
+    input_error: str = ""
+
+
+@dataclass(frozen=True)
+class ToolResult:
+    call_id: str
+    content: str  # what the model reads: text, with numbered sources where a tool found passages
+    is_error: bool = False
+
+
+@dataclass(frozen=True)
 class Turn:
+    """One message of a conversation with a model. Besides text, an assistant turn may ask for
+    tools (`tool_calls`) and the user turn after it answers them (`tool_results`)."""
+
     role: Role
     content: str
+    tool_calls: tuple[ToolCall, ...] = ()
+    tool_results: tuple[ToolResult, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -217,10 +250,61 @@ class GenerationRequest:
     passages: tuple[str, ...] = ()  # the full text of each source, in the same order
     max_tokens: int = 800
     temperature: float = 0.2
+    tools: tuple[ToolSpec, ...] = ()  # offered to a model that supports tool use
 
 
 @dataclass(frozen=True)
 class GenerationResult:
-    stop_reason: str  # "end_turn", "max_tokens", "cancelled"
+    stop_reason: str  # "end_turn", "max_tokens", "tool_use", "guardrail"
     input_tokens: int = 0
     output_tokens: int = 0
+    text: str = ""  # everything streamed in this call (the loop needs it for the next turn)
+    tool_calls: tuple[ToolCall, ...] = ()
+
+
+# -- tools -------------------------------------------------------------------------------------
+SNIPPET_CHARS = 300
+
+
+def source_of(number: int, chunk: Chunk, score: float) -> Source:
+    snippet = " ".join(chunk.text.split())
+    if len(snippet) > SNIPPET_CHARS:
+        snippet = snippet[:SNIPPET_CHARS].rsplit(" ", 1)[0] + "…"
+    return Source(number=number, chunk_id=chunk.chunk_id, doc_id=chunk.doc_id, title=chunk.title, uri=chunk.uri,
+                  path=chunk.path, heading_path=chunk.heading_path, page=chunk.page, snippet=snippet, score=score)
+
+
+class SourceBook:
+    """The numbered sources of one answer. Every tool that finds passages adds them here, so a
+    chunk keeps its number however often it is found and citations stay consistent across steps."""
+
+    def __init__(self) -> None:
+        self.sources: list[Source] = []
+        self.passages: list[str] = []
+        self.numbers: set[int] = set()  # live: the citation filter reads it as sources join
+        self._by_chunk: dict[str, Source] = {}
+
+    def add(self, chunk: Chunk, score: float = 0.0) -> Source:
+        known = self._by_chunk.get(chunk.chunk_id)
+        if known is not None:
+            return known
+        source = source_of(len(self.sources) + 1, chunk, score)
+        self.sources.append(source)
+        self.passages.append(chunk.text)
+        self.numbers.add(source.number)
+        self._by_chunk[chunk.chunk_id] = source
+        return source
+
+
+@dataclass
+class ToolContext:
+    """What a tool knows besides its input: who asks (never taken from the model) and the answer's sources."""
+
+    user_id: str
+    sources: SourceBook
+
+
+@dataclass(frozen=True)
+class ToolOutput:
+    content: str  # what the model reads
+    summary: str  # what the user sees when the tool is done ("4 passages from 3 documents")

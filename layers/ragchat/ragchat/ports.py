@@ -7,7 +7,7 @@ from typing import Protocol, runtime_checkable
 
 from ragchat.domain import (
     Chunk, DocumentRecord, Filters, GenerationRequest, GenerationResult, Message, ParsedDocument, ScoredChunk,
-    Session, SourceObject,
+    Session, SourceObject, ToolContext, ToolOutput,
 )
 
 # A batch of vectors: a numpy array or a list of lists; the core never needs numpy itself.
@@ -127,8 +127,28 @@ class Generator(Protocol):
 
     name: str
     uses_language_model: bool  # False for the extractive default: no prompt, no condensing by model
+    supports_tools: bool  # True: honours `request.tools` and returns the model's tool calls
 
-    def stream(self, request: GenerationRequest, on_text: TextSink) -> GenerationResult: ...
+    def stream(self, request: GenerationRequest, on_text: TextSink) -> GenerationResult:
+        """Stream one model reply. With `request.tools`, a reply may end in tool calls
+        (`GenerationResult.tool_calls`, stop_reason "tool_use") instead of a finished answer."""
 
     def complete(self, system: str, prompt: str, max_tokens: int = 200) -> str:
         """One short non-streamed completion (used to rewrite follow-up questions)."""
+
+
+class Tool(Protocol):
+    """Something a model may call: a name, what it does, a JSON schema of its input, and `run`.
+
+    `run` gets input already validated against the schema, and the context of the asking user
+    (ragchat/tools/registry.py); it raises ToolFailed with a message the model can act on.
+    """
+
+    name: str
+    description: str
+    input_schema: dict
+
+    def announce(self, args: dict) -> str:
+        """What the user sees while the tool runs ("Searching: deploy steps")."""
+
+    def run(self, args: dict, context: ToolContext) -> ToolOutput: ...

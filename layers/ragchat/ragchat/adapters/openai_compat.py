@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 
+from ragchat.adapters.tool_calls import tool_call
 from ragchat.domain import GenerationRequest, GenerationResult
 from ragchat.errors import ClientGone, GenerationError
 from ragchat.ports import TextSink
@@ -15,8 +16,12 @@ TIMEOUT_S = 120
 
 
 class OpenAICompatibleGenerator:
+    """With tools, the endpoint's model must support function calling (OpenAI's, Ollama's llama3.1,
+    qwen2.5, mistral-nemo and others; vLLM with --enable-auto-tool-choice): see the README."""
+
     name = "openai-compatible"
     uses_language_model = True
+    supports_tools = True
 
     def __init__(self, base_url: str, model: str, api_key: str = "", timeout: float = TIMEOUT_S):
         import httpx
@@ -25,8 +30,26 @@ class OpenAICompatibleGenerator:
         headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
         self.client = httpx.Client(base_url=base_url.rstrip("/"), headers=headers, timeout=timeout)
 
-    def _messages(self, system: str, turns) -> list[dict]:
-        return [{"role": "system", "content": system}] + [{"role": t.role, "content": t.content} for t in turns]
+    @staticmethod
+    def _messages(system: str, turns) -> list[dict]:
+        """Neutral turns to chat messages: an assistant message carries `tool_calls`; each result is
+        a `tool` message after it; text sent with results follows them as a user message."""
+        messages = [{"role": "system", "content": system}]
+        for turn in turns:
+            messages += [{"role": "tool", "tool_call_id": r.call_id, "content": r.content} for r in turn.tool_results]
+            if turn.tool_calls:
+                messages.append({"role": "assistant", "content": turn.content or None, "tool_calls": [
+                    {"id": c.call_id, "type": "function",
+                     "function": {"name": c.name, "arguments": json.dumps(c.input if c.input is not None else {})}}
+                    for c in turn.tool_calls]})
+            elif turn.content or not turn.tool_results:
+                messages.append({"role": turn.role, "content": turn.content})
+        return messages
+
+    @staticmethod
+    def tools_param(specs) -> list[dict]:
+        return [{"type": "function", "function": {"name": s.name, "description": s.description,
+                                                  "parameters": s.input_schema}} for s in specs]
 
     def stream(self, request: GenerationRequest, on_text: TextSink) -> GenerationResult:
         import httpx
@@ -34,7 +57,12 @@ class OpenAICompatibleGenerator:
         body = {"model": self.model, "messages": self._messages(request.system, request.turns), "stream": True,
                 "max_tokens": request.max_tokens, "temperature": request.temperature,
                 "stream_options": {"include_usage": True}}
+        if request.tools:
+            body["tools"] = self.tools_param(request.tools)
+            body["tool_choice"] = "auto"
         stop_reason, usage = "end_turn", {}
+        text: list[str] = []
+        pending: dict[int, dict] = {}  # tool call index -> {"id", "name", "arguments": [pieces]}
         try:
             with self.client.stream("POST", "/chat/completions", json=body) as response:
                 if response.status_code >= 400:
@@ -49,17 +77,32 @@ class OpenAICompatibleGenerator:
                     event = json.loads(data)
                     usage = event.get("usage") or usage
                     for choice in event.get("choices") or ():
-                        text = (choice.get("delta") or {}).get("content")
-                        if text:
-                            on_text(text)
-                        if choice.get("finish_reason") == "length":
+                        delta = choice.get("delta") or {}
+                        if delta.get("content"):
+                            text.append(delta["content"])
+                            on_text(delta["content"])
+                        for piece in delta.get("tool_calls") or ():
+                            # the first piece of a call has its id and name; later ones add argument text
+                            index = piece.get("index", len(pending) - (0 if piece.get("id") else 1))
+                            call = pending.setdefault(index, {"id": "", "name": "", "arguments": []})
+                            call["id"] = piece.get("id") or call["id"]
+                            function = piece.get("function") or {}
+                            call["name"] = function.get("name") or call["name"]
+                            call["arguments"].append(function.get("arguments") or "")
+                        reason = choice.get("finish_reason")
+                        if reason == "length":
                             stop_reason = "max_tokens"
+                        elif reason == "tool_calls":
+                            stop_reason = "tool_use"
         except ClientGone:
             raise
         except (httpx.HTTPError, json.JSONDecodeError) as exc:
             raise GenerationError(f"model endpoint failed ({type(exc).__name__}: {exc})") from exc
+        calls = tuple(tool_call(c["id"] or f"call_{i}", c["name"], "".join(c["arguments"]))
+                      for i, c in sorted(pending.items()))
         return GenerationResult(stop_reason=stop_reason, input_tokens=usage.get("prompt_tokens", 0),
-                                output_tokens=usage.get("completion_tokens", 0))
+                                output_tokens=usage.get("completion_tokens", 0), text="".join(text),
+                                tool_calls=calls)
 
     def complete(self, system: str, prompt: str, max_tokens: int = 200) -> str:
         import httpx

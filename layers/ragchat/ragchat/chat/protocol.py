@@ -89,6 +89,18 @@ def delta_frame(request_id: str, seq: int, text: str) -> dict:
     return {"type": "delta", "requestId": request_id, "seq": seq, "text": text}
 
 
+TOOL_STATUSES = ("started", "done", "error")
+
+
+def tool_frame(request_id: str, callId: str, name: str, input: dict, status: str, summary: str,
+               step: int) -> dict:
+    """One step of the tool loop as the user sees it (status: started, then done or error)."""
+    if status not in TOOL_STATUSES:
+        raise ValueError(f"tool status {status!r}")
+    return {"type": "tool", "requestId": request_id, "callId": callId, "step": step, "name": name,
+            "input": input, "status": status, "summary": summary}
+
+
 def sources_frame(request_id: str, sources: list[dict]) -> dict:
     return {"type": "sources", "requestId": request_id, "sources": sources}
 

@@ -9,16 +9,19 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from ragchat.access import scoped
 from ragchat.chat import protocol
 from ragchat.chat.citations import CitationFilter
 from ragchat.chat.condense import HeuristicCondenser, ModelCondenser
 from ragchat.chat.prompting import (
-    NO_SOURCES_ANSWER, SYSTEM_PROMPT, bounded_history, number_sources, render_sources, user_turn,
+    NO_SOURCES_ANSWER, SYSTEM_PROMPT, TOOL_SYSTEM_PROMPT, bounded_history, render_sources, user_turn,
 )
 from ragchat.chat.streaming import DeltaCoalescer
-from ragchat.domain import Filters, GenerationRequest, Message, ScoredChunk
+from ragchat.chat.tool_loop import LoopLimits, ToolLoop
+from ragchat.domain import Filters, GenerationRequest, Message, ScoredChunk, SourceBook, ToolContext, Turn
 from ragchat.errors import ClientGone, SessionNotFound
 from ragchat.ports import Generator, Retriever, SessionStore
+from ragchat.tools.registry import ToolRegistry
 
 log = logging.getLogger(__name__)
 
@@ -35,20 +38,31 @@ class ChatSettings:
     max_answer_tokens: int = 800
 
 
+def relevance_gate(min_similarity: float) -> Callable[[list[ScoredChunk]], list[ScoredChunk]]:
+    """Nothing at all if no chunk is close enough to the question: better no answer than a guess."""
+
+    def relevant(hits: list[ScoredChunk]) -> list[ScoredChunk]:
+        best_dense = max((h.arm_scores.get("dense", float("-inf")) for h in hits), default=float("-inf"))
+        return hits if best_dense >= min_similarity else []
+
+    return relevant
+
+
 class ChatService:
+    """One turn: a single retrieval then the answer, or, with tools and a model that can use them,
+    the tool loop, where the model searches, reads and computes as it sees fit."""
+
     def __init__(self, retriever: Retriever, generator: Generator, sessions: SessionStore,
-                 settings: ChatSettings | None = None):
+                 settings: ChatSettings | None = None, tools: ToolRegistry | None = None,
+                 limits: LoopLimits | None = None):
         self.retriever = retriever
         self.generator = generator
         self.sessions = sessions
         self.settings = settings or ChatSettings()
+        self.relevant = relevance_gate(self.settings.min_similarity)
+        use_tools = tools is not None and generator.supports_tools
+        self.tool_loop = ToolLoop(generator, tools, limits) if use_tools else None
         self.condenser = ModelCondenser(generator) if generator.uses_language_model else HeuristicCondenser()
-
-    # -- retrieval ---------------------------------------------------------------------------
-    def relevant(self, hits: list[ScoredChunk]) -> list[ScoredChunk]:
-        """Nothing at all if no chunk is close enough to the question: better no answer than a guess."""
-        best_dense = max((h.arm_scores.get("dense", float("-inf")) for h in hits), default=float("-inf"))
-        return hits if best_dense >= self.settings.min_similarity else []
 
     # -- one turn ----------------------------------------------------------------------------
     def answer(self, user_id: str, text: str, send: FrameSink, session_id: str | None = None,
@@ -67,9 +81,14 @@ class ChatService:
         message_id = uuid.uuid4().hex
         send(protocol.start_frame(request_id, session.session_id, message_id))
 
-        query = self.condenser.condense(text, history)
-        hits = self.relevant(self.retriever.search(query, k=self.settings.k, filters=filters))
-        sources = number_sources(hits)
+        book = SourceBook()
+        hits: list[ScoredChunk] = []
+        query = text
+        if self.tool_loop is None:  # the model does not search itself: one retrieval, up front
+            query = self.condenser.condense(text, history)
+            hits = self.relevant(self.retriever.search(query, k=self.settings.k, filters=scoped(filters, user_id)))
+            for hit in hits:
+                book.add(hit.chunk, hit.score)
         seq = 0
 
         def emit(chunk: str) -> None:
@@ -78,7 +97,7 @@ class ChatService:
             send(protocol.delta_frame(request_id, seq, chunk))
 
         coalescer = DeltaCoalescer(emit)
-        citations = CitationFilter({s.number for s in sources})
+        citations = CitationFilter(book.numbers)  # live: sources found by tools become citable
         shown: list[str] = []
 
         def on_text(piece: str) -> None:
@@ -86,16 +105,27 @@ class ChatService:
             shown.append(visible)
             coalescer.write(visible)
 
+        extra: dict = {"query": query}
         stop_reason = "end_turn"
         try:
-            if not sources:
+            if self.tool_loop is not None:
+                request = GenerationRequest(
+                    system=TOOL_SYSTEM_PROMPT, question=text, sources=(), max_tokens=self.settings.max_answer_tokens,
+                    turns=bounded_history(history, self.settings.history_tokens) + (Turn("user", text),))
+                outcome = self.tool_loop.run(
+                    request, ToolContext(user_id, book), on_text,
+                    on_tool=lambda event: send(protocol.tool_frame(request_id, **event)),
+                    before_tool=coalescer.close)
+                stop_reason = outcome.stop_reason
+                extra.update(steps=outcome.steps, toolCalls=outcome.tool_calls)
+            elif not book.sources:
                 on_text(NO_SOURCES_ANSWER)
             else:
                 request = GenerationRequest(
                     system=SYSTEM_PROMPT,
                     turns=bounded_history(history, self.settings.history_tokens)
-                    + (user_turn(query, render_sources(sources, hits)),),
-                    question=query, sources=sources, passages=tuple(h.chunk.text for h in hits),
+                    + (user_turn(query, render_sources(book.sources, hits)),),
+                    question=query, sources=tuple(book.sources), passages=tuple(book.passages),
                     max_tokens=self.settings.max_answer_tokens,
                 )
                 stop_reason = self.generator.stream(request, on_text).stop_reason
@@ -106,15 +136,16 @@ class ChatService:
         except ClientGone:
             log.info("client left during request %s; keeping what was said", request_id)
             self._store_answer(user_id, session.session_id, message_id, "".join(shown) + INTERRUPTED,
-                               citations.cited, sources, request_id)
+                               citations.cited, book.sources, request_id)
             return None
 
+        sources = book.sources
         cited = [s for s in sources if s.number in citations.cited]
         reply = self._store_answer(user_id, session.session_id, message_id, "".join(shown), citations.cited,
                                    sources, request_id)
         send(protocol.sources_frame(request_id, [s.as_dict() for s in sources]))
         send(protocol.end_frame(request_id, session.session_id, message_id, [s.as_dict() for s in cited],
-                                stopReason=stop_reason, query=query))
+                                stopReason=stop_reason, **extra))
         return reply
 
     def _store_answer(self, user_id, session_id, message_id, content, cited_numbers, sources, request_id) -> Message:

@@ -16,7 +16,9 @@ from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
+from ragchat.access import is_visible, may_delete
 from ragchat.chat.routes import ChatRoutes
+from ragchat.domain import DocumentRecord
 from ragchat.errors import RagchatError, SessionNotFound
 from ragchat.ports import ChunkStore, SessionStore
 from ragchat.server.documents import MAX_UPLOAD_BYTES
@@ -67,6 +69,7 @@ class AppContext:
     routes: ChatRoutes | None = None  # the WebSocket endpoint; on AWS, API Gateway serves it instead
     sink: LocalConnectionSink | None = None
     serve_page: bool = True
+    manage_shared: bool = True  # users may delete shared documents (the single local user); not on AWS
 
 
 def create_app(context: AppContext) -> FastAPI:
@@ -92,35 +95,39 @@ def create_app(context: AppContext) -> FastAPI:
     def health() -> dict:
         return {"status": "ok", "chunks": context.store.count_chunks()}
 
+    def visible_document(doc_id: str, user_id: str) -> DocumentRecord:
+        record = context.store.get_document(doc_id)
+        if record is None or not is_visible(record.path, user_id):  # another user's upload: "no such"
+            raise HTTPException(status_code=404, detail="no such document")
+        return record
+
     @app.get("/api/documents")
-    def documents(_: str = Depends(user)) -> dict:
+    def documents(user_id: str = Depends(user)) -> dict:
         return {"documents": [
             {"docId": d.doc_id, "path": d.path, "title": d.title, "type": d.doc_type, "status": d.status,
              "reason": d.reason, "chunks": d.chunk_count, "size": d.size, "updatedAt": d.updated_at, "uri": d.uri}
-            for d in context.store.list_documents()
+            for d in context.store.list_documents() if is_visible(d.path, user_id)
         ]}
 
     @app.get("/api/documents/{doc_id}")
-    def document(doc_id: str, _: str = Depends(user)) -> dict:
-        record = context.store.get_document(doc_id)
-        if record is None:
-            raise HTTPException(status_code=404, detail="no such document")
+    def document(doc_id: str, user_id: str = Depends(user)) -> dict:
+        record = visible_document(doc_id, user_id)
         chunks = context.store.get_chunks(doc_id)
         return {"docId": doc_id, "title": record.title, "path": record.path, "status": record.status,
                 "chunks": [{"chunkId": c.chunk_id, "position": c.position, "headingPath": list(c.heading_path),
                             "page": c.page, "text": c.text} for c in chunks]}
 
     @app.delete("/api/documents/{doc_id}")
-    def delete_document(doc_id: str, _: str = Depends(user)) -> dict:
-        record = context.store.get_document(doc_id)
-        if record is None:
-            raise HTTPException(status_code=404, detail="no such document")
+    def delete_document(doc_id: str, user_id: str = Depends(user)) -> dict:
+        record = visible_document(doc_id, user_id)
+        if not may_delete(record.path, user_id, context.manage_shared):
+            raise HTTPException(status_code=403, detail="shared documents are managed in the bucket")
         return {"deletedChunks": context.documents.delete(record)}
 
     @app.post("/api/documents", status_code=201)
-    async def upload(file: UploadFile, _: str = Depends(user)) -> dict:
+    async def upload(file: UploadFile, user_id: str = Depends(user)) -> dict:
         data = await file.read(MAX_UPLOAD_BYTES + 1)
-        return await run_in_threadpool(context.documents.upload, file.filename or "", data)
+        return await run_in_threadpool(context.documents.upload, file.filename or "", data, user_id)
 
     @app.post("/api/uploads", status_code=201)
     def presigned_upload(request: UploadRequest, user_id: str = Depends(user)) -> dict:

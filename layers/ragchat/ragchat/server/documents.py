@@ -6,6 +6,7 @@ import re
 from collections.abc import Callable
 from pathlib import Path
 
+from ragchat.access import private_prefix
 from ragchat.domain import DocumentRecord, IngestReport
 from ragchat.errors import RagchatError
 from ragchat.ingest.parsers import SUPPORTED_EXTENSIONS
@@ -38,20 +39,22 @@ class LocalDocuments:
                  ingest_file: Callable[[Path], IngestReport] | None):
         self.store, self.drop_folder, self.ingest_file = store, drop_folder, ingest_file
 
-    def upload(self, filename: str, data: bytes) -> dict:
+    def upload(self, filename: str, data: bytes, user_id: str) -> dict:
+        """Into the uploader's own folder of the drop folder: the upload is theirs (ragchat/access.py)."""
         if self.drop_folder is None or self.ingest_file is None:
             raise UploadRefused(409, "uploads need a drop folder (ragchat serve --watch DIR)")
         name = safe_name(filename)
         if len(data) > MAX_UPLOAD_BYTES:
             raise UploadRefused(413, "file over 50 MB")
-        target = self.drop_folder / "uploads" / name
+        relative = private_prefix(user_id) + name
+        target = self.drop_folder / relative
         target.parent.mkdir(parents=True, exist_ok=True)
         partial = target.with_name(f".{name}.part")  # hidden: the watcher ignores it until it is whole
         partial.write_bytes(data)
         partial.replace(target)
         report = self.ingest_file(target)
         skipped = dict(report.skipped)
-        return {"path": f"uploads/{name}", "status": "skipped" if skipped else "indexed",
+        return {"path": relative, "status": "skipped" if skipped else "indexed",
                 "reason": next(iter(skipped.values()), ""), "chunks": report.chunks_written}
 
     def presign(self, filename: str, user_id: str) -> dict:
@@ -75,11 +78,11 @@ class S3Documents:
             client = boto3.client("s3", config=Config(signature_version="s3v4"))
         self.store, self.bucket, self.client = store, bucket, client
 
-    def upload(self, filename: str, data: bytes) -> dict:
+    def upload(self, filename: str, data: bytes, user_id: str) -> dict:
         raise UploadRefused(409, "upload with a presigned URL: POST /api/uploads")
 
     def presign(self, filename: str, user_id: str) -> dict:
-        key = f"uploads/{user_id}/{safe_name(filename)}"
+        key = private_prefix(user_id) + safe_name(filename)
         url = self.client.generate_presigned_url("put_object", Params={"Bucket": self.bucket, "Key": key},
                                                   ExpiresIn=PRESIGNED_SECONDS)
         return {"method": "PUT", "url": url, "key": key, "expiresIn": PRESIGNED_SECONDS}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ragchat.adapters.tool_calls import tool_call
 from ragchat.domain import GenerationRequest, GenerationResult
 from ragchat.errors import ClientGone, GenerationError
 from ragchat.ports import TextSink
@@ -12,8 +13,12 @@ _STOP_REASONS = {"end_turn": "end_turn", "stop_sequence": "end_turn", "max_token
 
 
 class BedrockConverseGenerator:
+    """Tool use works with the models whose Converse support lists it (Anthropic Claude 3 and later,
+    Amazon Nova, Meta Llama 3.1 and later, Mistral Large, Cohere Command R): see the README."""
+
     name = "bedrock"
     uses_language_model = True
+    supports_tools = True
 
     def __init__(self, model_id: str = DEFAULT_MODEL_ID, client=None, region: str | None = None):
         self.model_id = model_id
@@ -27,22 +32,55 @@ class BedrockConverseGenerator:
 
     @staticmethod
     def _messages(turns) -> list[dict]:
-        return [{"role": t.role, "content": [{"text": t.content}]} for t in turns]
+        """Neutral turns to Converse messages: text, toolUse and toolResult content blocks
+        (Converse refuses blank text blocks, so empty text is left out)."""
+        messages = []
+        for turn in turns:
+            content = [{"toolResult": {"toolUseId": r.call_id, "content": [{"text": r.content}],
+                                       "status": "error" if r.is_error else "success"}}
+                       for r in turn.tool_results]
+            if turn.content.strip():
+                content.append({"text": turn.content})
+            content += [{"toolUse": {"toolUseId": c.call_id, "name": c.name,
+                                     "input": c.input if c.input is not None else {}}} for c in turn.tool_calls]
+            messages.append({"role": turn.role, "content": content})
+        return messages
+
+    @staticmethod
+    def tool_config(specs) -> dict:
+        return {"tools": [{"toolSpec": {"name": s.name, "description": s.description,
+                                        "inputSchema": {"json": s.input_schema}}} for s in specs],
+                "toolChoice": {"auto": {}}}
 
     def stream(self, request: GenerationRequest, on_text: TextSink) -> GenerationResult:
         from botocore.exceptions import BotoCoreError, ClientError
 
         stop_reason, usage = "end_turn", {}
+        text: list[str] = []
+        pending_tools: dict[int, dict] = {}  # contentBlockIndex -> {"id", "name", "input": [json pieces]}
+        arguments = {"modelId": self.model_id, "system": [{"text": request.system}],
+                     "messages": self._messages(request.turns),
+                     "inferenceConfig": {"maxTokens": request.max_tokens, "temperature": request.temperature}}
+        if request.tools:
+            arguments["toolConfig"] = self.tool_config(request.tools)
         try:
-            response = self.client.converse_stream(
-                modelId=self.model_id, system=[{"text": request.system}], messages=self._messages(request.turns),
-                inferenceConfig={"maxTokens": request.max_tokens, "temperature": request.temperature},
-            )
+            response = self.client.converse_stream(**arguments)
             for event in response["stream"]:
-                if "contentBlockDelta" in event:
-                    text = event["contentBlockDelta"].get("delta", {}).get("text")
-                    if text:
-                        on_text(text)
+                if "contentBlockStart" in event:
+                    start = event["contentBlockStart"]
+                    tool = start.get("start", {}).get("toolUse")
+                    if tool:
+                        pending_tools[start.get("contentBlockIndex", 0)] = {
+                            "id": tool["toolUseId"], "name": tool["name"], "input": []}
+                elif "contentBlockDelta" in event:
+                    block = event["contentBlockDelta"]
+                    delta = block.get("delta", {})
+                    if delta.get("text"):
+                        text.append(delta["text"])
+                        on_text(delta["text"])
+                    elif "toolUse" in delta:  # tool input arrives as pieces of one JSON document
+                        pending_tools[block.get("contentBlockIndex", 0)]["input"].append(
+                            delta["toolUse"].get("input", ""))
                 elif "messageStop" in event:
                     stop_reason = _STOP_REASONS.get(event["messageStop"].get("stopReason"), "end_turn")
                 elif "metadata" in event:
@@ -56,8 +94,10 @@ class BedrockConverseGenerator:
             raise
         except (ClientError, BotoCoreError) as exc:
             raise GenerationError(f"Bedrock ConverseStream failed: {exc}") from exc
+        calls = tuple(tool_call(t["id"], t["name"], "".join(t["input"]))
+                      for _, t in sorted(pending_tools.items()))
         return GenerationResult(stop_reason=stop_reason, input_tokens=usage.get("inputTokens", 0),
-                                output_tokens=usage.get("outputTokens", 0))
+                                output_tokens=usage.get("outputTokens", 0), text="".join(text), tool_calls=calls)
 
     def complete(self, system: str, prompt: str, max_tokens: int = 200) -> str:
         from botocore.exceptions import BotoCoreError, ClientError

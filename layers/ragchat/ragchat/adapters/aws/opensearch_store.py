@@ -15,6 +15,7 @@ import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
+from ragchat.access import PRIVATE_ROOT, private_prefix
 from ragchat.domain import Chunk, DocumentRecord, Filters, ScoredChunk
 from ragchat.errors import EmbeddingSpaceMismatch, StoreError
 
@@ -55,6 +56,11 @@ def _filter_clauses(filters: Filters | None) -> list[dict]:
         clauses.append({"terms": {"doc_type": list(filters.doc_types)}})
     if filters.doc_ids:
         clauses.append({"terms": {"doc_id": list(filters.doc_ids)}})
+    if filters.visible_to:  # the shared library or the user's own uploads (ragchat/access.py)
+        clauses.append({"bool": {"should": [
+            {"bool": {"must_not": [{"prefix": {"path": PRIVATE_ROOT}}]}},
+            {"prefix": {"path": private_prefix(filters.visible_to)}},
+        ], "minimum_should_match": 1}})
     return clauses
 
 

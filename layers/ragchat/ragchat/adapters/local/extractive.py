@@ -43,6 +43,7 @@ def looks_like_prose(sentence: str) -> bool:
 class ExtractiveGenerator:
     name = "extractive"
     uses_language_model = False
+    supports_tools = False  # one retrieval, then quotes from it: no tool loop
 
     def __init__(self, max_sentences: int = 4, max_words: int = 160, embedder=None):
         self.max_sentences = max_sentences

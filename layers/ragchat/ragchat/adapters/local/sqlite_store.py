@@ -23,6 +23,7 @@ import numpy as np
 
 from ragchat.adapters.local.analyzer import analyze, weighted_terms
 from ragchat.adapters.local.memory_index import MAX_SEGMENTS, Segment, Snapshot, VectorScorer, numpy_scores
+from ragchat.access import is_visible
 from ragchat.domain import Chunk, DocumentRecord, Filters, ScoredChunk
 from ragchat.errors import EmbeddingSpaceMismatch, StoreError
 
@@ -284,6 +285,7 @@ class SqliteChunkStore:
             if (not filters.path_prefix or path.startswith(filters.path_prefix))
             and (not filters.doc_types or doc_type in filters.doc_types)
             and (not filters.doc_ids or doc_id in filters.doc_ids)
+            and is_visible(path, filters.visible_to)
         ]
         return np.asarray(keys, dtype=np.int64)
 

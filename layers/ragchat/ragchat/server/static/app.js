@@ -93,6 +93,22 @@ document.addEventListener("click", (event) => {
 });
 $("source-close").addEventListener("click", () => { $("source-panel").hidden = true; });
 
+// One line per tool call above the answer ("Searching: …", then what it found). Text only:
+// a summary may quote a document or the model, so it never goes through innerHTML.
+function showToolStep(node, frame) {
+  let list = node.querySelector(".steps");
+  if (!list) { list = document.createElement("ul"); list.className = "steps"; node.insertBefore(list, node.firstChild); }
+  let item = list.querySelector(`li[data-call-id="${CSS.escape(frame.callId)}"]`);
+  if (!item) {
+    item = document.createElement("li");
+    item.dataset.callId = frame.callId;
+    item.dataset.label = frame.status === "started" ? frame.summary : frame.name;
+    list.appendChild(item);
+  }
+  item.dataset.status = frame.status;
+  item.textContent = frame.status === "started" ? `${frame.summary}…` : `${item.dataset.label} — ${frame.summary}`;
+}
+
 function send(frame) {
   if (!state.socket || state.socket.readyState !== WebSocket.OPEN) { notice("Not connected; retrying…"); return false; }
   state.socket.send(JSON.stringify(frame));
@@ -108,6 +124,9 @@ function onFrame(frame) {
       break;
     case "delta":
       if (request) { request.text += frame.text; request.node.querySelector(".body").innerHTML = renderMarkdown(request.text); }
+      break;
+    case "tool":
+      if (request) showToolStep(request.node, frame);
       break;
     case "sources":
       if (request) request.sources = frame.sources;

@@ -1,0 +1,63 @@
+"""Who may see which document.
+
+One rule, the same for every store and entry point: a document whose path is under
+`uploads/<user>/` belongs to that user and nobody else sees it; every other document is the
+shared library that every signed-in user may read. Uploads through the web page land under the
+uploader's own folder (a presigned key on AWS, the drop folder locally), so what a user uploads
+is theirs. Stores apply the rule inside their searches (`Filters.visible_to`), so a hidden
+document never reaches ranking, a prompt, or a tool result.
+"""
+
+from __future__ import annotations
+
+import re
+
+from ragchat.domain import Filters
+
+PRIVATE_ROOT = "uploads/"
+_USER_ID = re.compile(r"^[A-Za-z0-9_\-.@+]{1,128}$")  # Cognito subs, usernames, "local"
+
+
+def check_user_id(user_id: str) -> str:
+    """A user id that is safe inside a path prefix (no `/`, no `..`)."""
+    if not _USER_ID.match(user_id or "") or user_id in (".", ".."):
+        raise ValueError(f"user id {user_id!r} cannot scope documents")
+    return user_id
+
+
+def private_prefix(user_id: str) -> str:
+    return f"{PRIVATE_ROOT}{check_user_id(user_id)}/"
+
+
+def owner_of(path: str) -> str | None:
+    """The user a document belongs to, or None for the shared library. A file directly in
+    `uploads/` has no owner folder: it is private to nobody, so only unscoped views list it."""
+    if not path.startswith(PRIVATE_ROOT):
+        return None
+    owner, _, rest = path[len(PRIVATE_ROOT):].partition("/")
+    return owner if rest else ""
+
+
+def is_visible(path: str, user_id: str | None) -> bool:
+    if user_id is None:
+        return True
+    owner = owner_of(path)
+    return owner is None or owner == user_id
+
+
+def may_delete(path: str, user_id: str, manage_shared: bool) -> bool:
+    """Users delete their own uploads; the shared library only where the deployment says the user
+    manages it (the single local user does; on AWS it is managed through the bucket)."""
+    owner = owner_of(path)
+    return owner == user_id if owner is not None else manage_shared
+
+
+def scoped(filters: Filters | None, user_id: str) -> Filters:
+    """The caller's filters narrowed to what the user may see (never widened)."""
+    check_user_id(user_id)
+    if filters is None:
+        return Filters(visible_to=user_id)
+    if filters.visible_to not in (None, user_id):
+        raise ValueError("filters are already scoped to another user")
+    return Filters(path_prefix=filters.path_prefix, doc_types=filters.doc_types, doc_ids=filters.doc_ids,
+                   visible_to=user_id)

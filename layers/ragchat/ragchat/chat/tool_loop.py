@@ -1,0 +1,124 @@
+"""The tool loop: the model answers, or asks for tools; the tools run; their results go back; again.
+
+Bounded three ways, all configurable: model calls that may use tools (`max_steps`), tokens spent
+across the calls (`max_tokens`), and wall time (`max_seconds`). When the step bound is reached,
+the model gets one last call to answer from what it has; its tool calls are not run then. When
+tokens or time run out, the loop stops where it is. Either way the turn ends normally (an `end`
+frame), with the stop reason saying which bound was hit.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+
+from ragchat.domain import GenerationRequest, GenerationResult, ToolCall, ToolContext, ToolResult, Turn
+from ragchat.ports import Generator, TextSink
+from ragchat.text import count_tokens
+from ragchat.tools.registry import ToolOutcome, ToolRegistry, shown_input
+
+ToolEventSink = Callable[[dict], None]  # receives {"callId", "name", "input", "status", "summary", "step"}
+
+LAST_CALL = ("The tool budget for this answer is used up. Answer now from the sources above, without "
+             "calling tools; if they do not answer the question, say so.")
+STOPPED = {
+    "tool_limit": "\n\n*(stopped: the tools could not finish within this answer's step limit)*",
+    "token_limit": "\n\n*(stopped: this answer reached its token limit)*",
+    "time_limit": "\n\n*(stopped: this answer reached its time limit)*",
+}
+
+
+@dataclass(frozen=True)
+class LoopLimits:
+    max_steps: int = 5  # model calls that may run tools; one more call then answers
+    max_tokens: int = 40_000  # input + output tokens over all calls of one answer
+    max_seconds: float = 60.0
+    max_calls_per_step: int = 5  # tool calls one model reply may ask for; more are refused
+
+
+@dataclass(frozen=True)
+class LoopResult:
+    stop_reason: str
+    steps: int  # model calls made
+    tool_calls: int
+    input_tokens: int
+    output_tokens: int
+
+
+class ToolLoop:
+    def __init__(self, generator: Generator, registry: ToolRegistry, limits: LoopLimits | None = None,
+                 clock: Callable[[], float] = time.monotonic):
+        self.generator = generator
+        self.registry = registry
+        self.limits = limits or LoopLimits()
+        self.clock = clock
+
+    def run(self, request: GenerationRequest, context: ToolContext, on_text: TextSink,
+            on_tool: ToolEventSink, before_tool: Callable[[], None] = lambda: None) -> LoopResult:
+        """`before_tool` runs before the first tool event of a step (the chat flushes its text there,
+        so text and tool frames arrive in the order they happened)."""
+        limits, started = self.limits, self.clock()
+        turns = list(request.turns)
+        spent_in = spent_out = calls = 0
+        said_something = False
+
+        def text_sink(piece: str) -> None:
+            nonlocal said_something, step_text
+            if piece and said_something and not step_text and not piece[0].isspace():
+                piece = "\n\n" + piece  # text after a tool step starts a new paragraph
+            step_text = step_text or bool(piece)
+            said_something = said_something or bool(piece)
+            on_text(piece)
+
+        def account(result: GenerationResult, sent: list[Turn]) -> None:
+            nonlocal spent_in, spent_out
+            # adapters report usage; where one does not, count the text both ways
+            spent_in += result.input_tokens or sum(count_tokens(t.content) for t in sent)
+            spent_out += result.output_tokens or count_tokens(result.text)
+
+        def finish(reason: str, steps: int) -> LoopResult:
+            if reason in STOPPED:
+                on_text(STOPPED[reason])
+            return LoopResult(reason, steps, calls, spent_in, spent_out)
+
+        for step in range(1, limits.max_steps + 2):
+            last = step > limits.max_steps
+            step_text = False
+            result = self.generator.stream(replace(request, turns=tuple(turns), tools=self.registry.specs),
+                                           text_sink)
+            account(result, turns)
+            if not result.tool_calls:
+                return finish(result.stop_reason, step)
+            if last:
+                return finish("tool_limit", step)
+            turns.append(Turn("assistant", result.text, tool_calls=result.tool_calls))
+            before_tool()
+            results: list[ToolResult] = []
+            for index, call in enumerate(result.tool_calls):
+                refusal = None
+                if self.clock() - started > limits.max_seconds:
+                    refusal = "not run: the answer's time limit was reached"
+                elif index >= limits.max_calls_per_step:
+                    refusal = f"not run: at most {limits.max_calls_per_step} tool calls per step"
+                else:
+                    calls += 1
+                results.append(self._run(call, context, on_tool, step, refusal).result)
+            if self.clock() - started > limits.max_seconds:
+                return finish("time_limit", step)
+            if spent_in + spent_out >= limits.max_tokens:
+                return finish("token_limit", step)
+            turns.append(Turn("user", LAST_CALL if step == limits.max_steps else "", tool_results=tuple(results)))
+        raise AssertionError("unreachable: the last step always returns")
+
+    def _run(self, call: ToolCall, context: ToolContext, on_tool: ToolEventSink, step: int,
+             refusal: str | None) -> ToolOutcome:
+        event = {"callId": call.call_id, "name": call.name, "input": shown_input(call.input), "step": step}
+        refusal = refusal or self.registry.check(call)  # an unknown tool or bad input never "starts"
+        if refusal is not None:
+            outcome = ToolRegistry.refuse(call, refusal)
+        else:
+            on_tool({**event, "status": "started", "summary": self.registry.announce(call)})
+            outcome = self.registry.run(call, context)
+        on_tool({**event, "status": outcome.status, "summary": outcome.summary})
+        return outcome

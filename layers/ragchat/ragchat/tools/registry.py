@@ -1,0 +1,110 @@
+"""The tools a model may call, and the one place where a model's tool call is checked and run.
+
+Every call goes through `ToolRegistry.run`: an unknown name is refused, input that is not JSON
+or does not match the tool's schema is refused (schemas forbid extra properties, so nothing a
+document says can add an argument), a tool's own failure becomes an error result the model can
+read and recover from, and results are bounded in size. The user's identity comes from the
+context the chat service builds, never from the model.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from ragchat.domain import ToolCall, ToolContext, ToolResult, ToolSpec
+from ragchat.errors import RagchatError
+from ragchat.ports import Tool
+
+log = logging.getLogger(__name__)
+
+MAX_RESULT_CHARS = 12_000  # about 3,000 tokens: one tool result never floods the context
+MAX_SHOWN_INPUT_CHARS = 2_000  # a tool frame's copy of the input
+
+
+class ToolFailed(RagchatError):
+    """A tool could not do what was asked; the message goes to the model, so make it actionable."""
+
+
+@dataclass(frozen=True)
+class ToolOutcome:
+    result: ToolResult  # for the model
+    status: str  # "done" or "error", for the user
+    summary: str
+
+
+def shown_input(args) -> dict:
+    """The input as a tool frame shows it: whole when small, else a cut preview."""
+    if not isinstance(args, dict):
+        return {}
+    text = json.dumps(args, ensure_ascii=False)
+    return args if len(text) <= MAX_SHOWN_INPUT_CHARS else {"preview": text[:MAX_SHOWN_INPUT_CHARS] + "…"}
+
+
+def _bounded(text: str) -> str:
+    if len(text) <= MAX_RESULT_CHARS:
+        return text
+    return text[:MAX_RESULT_CHARS] + "\n[… cut: the result was longer than the tool output limit]"
+
+
+class ToolRegistry:
+    def __init__(self, tools: Iterable[Tool]):
+        from jsonschema import Draft202012Validator  # ~0.1 s to import: only where tools are used
+
+        self.tools: dict[str, Tool] = {}
+        self._validators = {}
+        for tool in tools:
+            if tool.name in self.tools:
+                raise ValueError(f"two tools are named {tool.name!r}")
+            Draft202012Validator.check_schema(tool.input_schema)
+            if tool.input_schema.get("additionalProperties") is not False:
+                raise ValueError(f"tool {tool.name!r}: its schema must set additionalProperties: false")
+            self.tools[tool.name] = tool
+            self._validators[tool.name] = Draft202012Validator(tool.input_schema)
+        self.specs: tuple[ToolSpec, ...] = tuple(
+            ToolSpec(t.name, t.description, t.input_schema) for t in self.tools.values())
+
+    def __contains__(self, name: str) -> bool:
+        return name in self.tools
+
+    def announce(self, call: ToolCall) -> str:
+        tool = self.tools.get(call.name)
+        if tool is None or call.input is None:
+            return f"Calling {call.name}"
+        try:
+            return tool.announce(call.input)
+        except Exception:  # input not validated yet: an odd value must not break the frame
+            return f"Calling {call.name}"
+
+    def check(self, call: ToolCall) -> str | None:
+        """Why this call cannot run, or None if it may."""
+        if call.name not in self.tools:
+            return f"unknown tool {call.name!r}; the tools are: {', '.join(self.tools)}"
+        if call.input is None:
+            return f"the input of {call.name} was not valid JSON ({call.input_error or 'unreadable'})"
+        errors = sorted(self._validators[call.name].iter_errors(call.input), key=lambda e: list(e.path))
+        if errors:
+            where = "/".join(str(p) for p in errors[0].path) or "input"
+            return f"invalid input for {call.name} at {where}: {errors[0].message}"
+        return None
+
+    def run(self, call: ToolCall, context: ToolContext) -> ToolOutcome:
+        problem = self.check(call)
+        if problem is not None:
+            return self.refuse(call, problem)
+        try:
+            output = self.tools[call.name].run(call.input, context)
+        except ToolFailed as exc:
+            return self.refuse(call, str(exc))
+        except RagchatError as exc:  # e.g. InvalidQuery from the retriever: the model can fix it
+            return self.refuse(call, f"{call.name} failed: {exc}")
+        except Exception:
+            log.exception("tool %s failed", call.name)
+            return self.refuse(call, f"{call.name} failed unexpectedly; try again differently or answer without it")
+        return ToolOutcome(ToolResult(call.call_id, _bounded(output.content)), "done", output.summary)
+
+    @staticmethod
+    def refuse(call: ToolCall, message: str) -> ToolOutcome:
+        return ToolOutcome(ToolResult(call.call_id, f"Error: {message}", is_error=True), "error", message[:300])
