@@ -4,10 +4,11 @@ from ragchat.adapters.local.sessions import SqliteSessionStore
 from ragchat.adapters.local.sqlite_store import SqliteChunkStore
 from ragchat.chat.prompting import NO_SOURCES_ANSWER
 from ragchat.chat.service import ChatService
+from ragchat.domain import ToolCall
 from ragchat.errors import ClientGone, GenerationError, SessionNotFound
 from ragchat.retrieval.retriever import HybridRetriever
 from tests.contract.chunk_store_contract import EMBEDDER, put, record
-from tests.fakes import ScriptedGenerator
+from tests.fakes import ScriptedGenerator, ScriptedToolGenerator
 
 
 @pytest.fixture
@@ -94,3 +95,51 @@ def test_chat_generation_failure_propagates_after_storing_the_question(stack):
         chat(stack, ScriptedGenerator(["a", "b"], fail_after=1)).answer("alice", "deploy the stack", frames.append)
     _, sessions = stack
     assert [m.role for m in sessions.list_messages("alice", frames[0]["sessionId"])] == ["user"]
+
+
+def test_chat_single_retrieval_never_uses_another_users_upload(stack):
+    retriever, _ = stack
+    put(retriever.store, record("bob", "uploads/bob/plan.md"), "deploy the stack with bob's secret plan")
+    generator = ScriptedGenerator(["ok"])
+    chat(stack, generator).answer("alice", "deploy the stack plan", [].append)
+    assert {s.doc_id for s in generator.requests[0].sources} == {"d1", "d2"}
+    chat(stack, generator).answer("bob", "deploy the stack plan", [].append)
+    assert "bob" in {s.doc_id for s in generator.requests[1].sources}
+
+
+def tool_chat(stack, replies):
+    from ragchat.chat.service import relevance_gate
+    from ragchat.tools import default_tools
+
+    retriever, sessions = stack
+    tools = default_tools(retriever, retriever.store, relevance_gate(0.0))
+    return ChatService(retriever, ScriptedToolGenerator(replies), sessions, tools=tools)
+
+
+def test_chat_with_tools_lets_the_model_search_instead_of_retrieving_up_front(stack):
+    frames = []
+    service = tool_chat(stack, [("", [ToolCall("t1", "search_documents", {"query": "sam delete"})], 10),
+                                ("Delete with sam delete [1].", [], 10)])
+    service.answer("alice", "and how do I remove it?", frames.append)
+    assert service.generator.requests[0].sources == ()  # no retrieval before the model asked
+    assert service.generator.requests[0].turns[-1].content == "and how do I remove it?"
+    end = frames[-1]
+    assert (end["steps"], end["toolCalls"], end["citations"][0]["docId"]) == (2, 1, "d1")
+
+
+def test_chat_with_tools_keeps_what_was_said_when_the_client_vanishes_mid_loop(stack):
+    sent = []
+
+    def send(frame):
+        if frame["type"] == "tool" and frame["status"] == "done":
+            raise ClientGone("left")
+        sent.append(frame)
+
+    service = tool_chat(stack, [("Searching first.", [ToolCall("t1", "search_documents", {"query": "deploy"})], 10),
+                                ("never said", [], 10)])
+    assert service.answer("alice", "how do I deploy?", send) is None
+    assert len(service.generator.requests) == 1  # the loop stopped with the client
+    _, sessions = stack
+    session_id = sent[0]["sessionId"]
+    stored = sessions.list_messages("alice", session_id)[-1]
+    assert stored.content.startswith("Searching first.") and "interrupted" in stored.content

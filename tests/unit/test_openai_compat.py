@@ -76,3 +76,35 @@ def test_openai_adapter_unreachable_endpoint_is_a_generation_error():
     generator = OpenAICompatibleGenerator("http://127.0.0.1:9/v1", "m", timeout=2)
     with pytest.raises(GenerationError, match="ConnectError"):
         generator.stream(REQUEST, [].append)
+
+
+def test_openai_adapter_refusal_of_tools_says_how_to_turn_them_off():
+    from ragchat.domain import ToolSpec
+
+    app, _ = fake_openai_app([], status=400)
+    with running(app) as address:
+        generator = OpenAICompatibleGenerator(f"http://{address}/v1", "tiny-model")
+        request = GenerationRequest("s", REQUEST.turns, "q", (), tools=(ToolSpec("t", "d", {"type": "object"}),))
+        with pytest.raises(GenerationError, match="set RAGCHAT_TOOLS=off"):
+            generator.stream(request, [].append)
+
+
+def test_openai_adapter_reads_tool_calls_from_servers_that_omit_the_index():
+    """Some servers (older llama.cpp, some proxies) send tool-call pieces without `index`:
+    a piece with an id starts a call, a piece without one continues the last."""
+    import httpx
+
+    pieces = [{"id": "a", "function": {"name": "calculator", "arguments": '{"expre'}},
+              {"function": {"arguments": 'ssion": "1+1"}'}},
+              {"id": "b", "function": {"name": "current_time", "arguments": ""}}]
+    body = "".join("data: " + json.dumps({"choices": [{"index": 0, "delta": {"tool_calls": [p]}}]}) + "\n\n"
+                   for p in pieces)
+    body += "data: " + json.dumps({"choices": [{"index": 0, "delta": {}, "finish_reason": "tool_calls"}]}) + "\n\n"
+    body += "data: [DONE]\n\n"
+    generator = OpenAICompatibleGenerator("http://model.invalid/v1", "m")
+    generator.client = httpx.Client(base_url="http://model.invalid/v1", transport=httpx.MockTransport(
+        lambda request: httpx.Response(200, content=body.encode(), headers={"content-type": "text/event-stream"})))
+    result = generator.stream(REQUEST, [].append)
+    assert result.stop_reason == "tool_use"
+    assert [(c.call_id, c.name, c.input) for c in result.tool_calls] == [
+        ("a", "calculator", {"expression": "1+1"}), ("b", "current_time", {})]

@@ -167,6 +167,10 @@ def cmd_ask(args: argparse.Namespace) -> int:
     def show(frame: dict) -> None:
         if frame["type"] == "delta":
             print(frame["text"], end="", flush=True)
+        elif frame["type"] == "tool" and frame["status"] != "started":
+            mark = "✓" if frame["status"] == "done" else "✗"
+            print(f"  {mark} {frame['name']} {json.dumps(frame['input'], ensure_ascii=False)}: {frame['summary']}",
+                  file=sys.stderr, flush=True)
         elif frame["type"] == "end":
             ending.update(frame)
 

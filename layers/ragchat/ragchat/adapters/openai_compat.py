@@ -67,7 +67,10 @@ class OpenAICompatibleGenerator:
             with self.client.stream("POST", "/chat/completions", json=body) as response:
                 if response.status_code >= 400:
                     response.read()
-                    raise GenerationError(f"model endpoint answered {response.status_code}: {response.text[:300]}")
+                    hint = (" (if this model cannot use tools, set RAGCHAT_TOOLS=off)"
+                            if request.tools and response.status_code == 400 else "")
+                    raise GenerationError(
+                        f"model endpoint answered {response.status_code}: {response.text[:300]}{hint}")
                 for line in response.iter_lines():
                     if not line.startswith("data:"):
                         continue
