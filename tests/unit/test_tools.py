@@ -176,3 +176,11 @@ def test_access_scoping_narrows_and_refuses_unsafe_ids():
     for bad in ("", "a/b", "..", "x" * 200):
         with pytest.raises(ValueError):
             check_user_id(bad)
+
+
+def test_registry_keeps_summaries_to_one_short_line():
+    from ragchat.tools.calculator import Calculator
+
+    outcome = run(ToolRegistry([Calculator()]), "calculator", {"expression": "7 ** 1000"})
+    assert outcome.status == "done" and len(outcome.result.content) > 800  # the model gets every digit
+    assert len(outcome.summary) == 200 and outcome.summary.endswith("…")

@@ -22,6 +22,7 @@ log = logging.getLogger(__name__)
 
 MAX_RESULT_CHARS = 12_000  # about 3,000 tokens: one tool result never floods the context
 MAX_SHOWN_INPUT_CHARS = 2_000  # a tool frame's copy of the input
+MAX_SUMMARY_CHARS = 200  # a tool frame's summary is one line for the user, not the result
 
 
 class ToolFailed(RagchatError):
@@ -47,6 +48,10 @@ def _bounded(text: str) -> str:
     if len(text) <= MAX_RESULT_CHARS:
         return text
     return text[:MAX_RESULT_CHARS] + "\n[… cut: the result was longer than the tool output limit]"
+
+
+def _short(summary: str, limit: int = MAX_SUMMARY_CHARS) -> str:
+    return summary if len(summary) <= limit else summary[:limit - 1] + "…"
 
 
 class ToolRegistry:
@@ -103,8 +108,8 @@ class ToolRegistry:
         except Exception:
             log.exception("tool %s failed", call.name)
             return self.refuse(call, f"{call.name} failed unexpectedly; try again differently or answer without it")
-        return ToolOutcome(ToolResult(call.call_id, _bounded(output.content)), "done", output.summary)
+        return ToolOutcome(ToolResult(call.call_id, _bounded(output.content)), "done", _short(output.summary))
 
     @staticmethod
     def refuse(call: ToolCall, message: str) -> ToolOutcome:
-        return ToolOutcome(ToolResult(call.call_id, f"Error: {message}", is_error=True), "error", message[:300])
+        return ToolOutcome(ToolResult(call.call_id, f"Error: {message}", is_error=True), "error", _short(message))
