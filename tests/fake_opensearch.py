@@ -3,7 +3,7 @@
 It speaks the request and response shapes of the calls OpenSearchChunkStore makes (indices.exists
 / create / get_mapping, bulk, search, count), enforces the rule of VECTORSEARCH collections that
 matters most (no custom document ids), and evaluates the query types the adapter sends: term,
-terms, prefix, match_all, bool (must / filter / must_not), multi_match (most_fields, field boosts,
+terms, prefix, wildcard, match_all, bool (must / filter / must_not / should), multi_match (most_fields, field boosts,
 BM25 with the English analysis) and knn (inner product, with a filter). Anything else raises, so
 the adapter cannot drift into queries this fake does not check.
 """
@@ -11,6 +11,7 @@ the adapter cannot drift into queries this fake does not check.
 from __future__ import annotations
 
 import copy
+import fnmatch
 import math
 import uuid
 
@@ -82,6 +83,9 @@ class FakeOpenSearch:
         if kind == "terms":
             (field, values), = spec.items()
             return doc.get(field) in values
+        if kind == "wildcard":  # Lucene's `*` matches any characters, `/` included, as fnmatch's does
+            (field, value), = spec.items()
+            return isinstance(doc.get(field), str) and fnmatch.fnmatchcase(doc[field], value)
         if kind == "prefix":
             (field, value), = spec.items()
             return isinstance(doc.get(field), str) and doc[field].startswith(value)

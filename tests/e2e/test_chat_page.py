@@ -87,10 +87,13 @@ def test_chat_page_reconnects_after_a_dropped_connection(page):
     page.wait_for_function("!document.getElementById('send').disabled", timeout=15000)
 
 
+QUERY_WITH_MARKUP = 'staging database password <img src=x onerror="window.__pwned = true"> rotation'
+
+
 def tool_model():
     """The real Bedrock adapter over a FAKE scripted model that searches, then cites what it found."""
     return BedrockConverseGenerator(client=ScriptedConverseRuntime([
-        [("tool", "search_documents", {"query": "staging database password rotation"})],
+        [("tool", "search_documents", {"query": QUERY_WITH_MARKUP})],
         [("text", "It rotates every 17 days [1].")],
     ]))
 
@@ -109,7 +112,8 @@ def test_chat_page_shows_tool_steps_as_they_happen(page):
     answer.locator(".sources li").first.wait_for(timeout=30000)
     step = answer.locator(".steps li")
     assert step.count() == 1 and step.get_attribute("data-status") == "done"
-    assert step.inner_text() == "Searching: staging database password rotation — 1 passage from 1 document"
+    assert step.inner_text() == f"Searching: {QUERY_WITH_MARKUP} — 1 passage from 1 document"  # shown as text
+    assert answer.locator(".steps img").count() == 0
     assert answer.locator(".body").inner_text().strip() == "It rotates every 17 days [1]."
     assert "staging-runbook.md" in answer.locator(".sources li").first.inner_text()
     assert page.evaluate("window.__pwned") is None

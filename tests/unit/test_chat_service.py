@@ -89,12 +89,14 @@ def test_chat_keeps_what_was_said_when_the_client_vanishes(stack):
     assert stored[-1].role == "assistant" and "interrupted" in stored[-1].content
 
 
-def test_chat_generation_failure_propagates_after_storing_the_question(stack):
+def test_chat_generation_failure_propagates_after_storing_what_was_said(stack):
     frames = []
     with pytest.raises(GenerationError):
         chat(stack, ScriptedGenerator(["a", "b"], fail_after=1)).answer("alice", "deploy the stack", frames.append)
     _, sessions = stack
-    assert [m.role for m in sessions.list_messages("alice", frames[0]["sessionId"])] == ["user"]
+    stored = sessions.list_messages("alice", frames[0]["sessionId"])
+    assert [m.role for m in stored] == ["user", "assistant"]  # what was said, marked as failed
+    assert stored[1].content == "a\n\n*(the model failed before the answer was complete)*"
 
 
 def test_chat_single_retrieval_never_uses_another_users_upload(stack):
@@ -143,3 +145,38 @@ def test_chat_with_tools_keeps_what_was_said_when_the_client_vanishes_mid_loop(s
     session_id = sent[0]["sessionId"]
     stored = sessions.list_messages("alice", session_id)[-1]
     assert stored.content.startswith("Searching first.") and "interrupted" in stored.content
+
+
+def test_chat_history_for_a_model_alternates_roles_after_an_unanswered_question():
+    from ragchat.chat.prompting import bounded_history
+    from ragchat.domain import Message
+
+    def message(role, text, at):
+        return Message(message_id=str(at), session_id="s", role=role, content=text, created_at=at)
+
+    history = [message("user", "first", 1), message("user", "second", 2), message("assistant", "answer", 3),
+               message("user", "never answered", 4)]
+    turns = bounded_history(history, 1000)
+    assert [(t.role, t.content) for t in turns] == [("user", "first\n\nsecond"), ("assistant", "answer")]
+
+
+def test_chat_with_tools_keeps_what_was_said_when_the_model_fails_mid_loop(stack):
+    class FailingSecondCall(ScriptedToolGenerator):
+        def stream(self, request, on_text):
+            if self.requests:
+                raise GenerationError("throttled")
+            return super().stream(request, on_text)
+
+    retriever, sessions = stack
+    from ragchat.chat.service import relevance_gate
+    from ragchat.tools import default_tools
+
+    service = ChatService(retriever, FailingSecondCall([("Looking it up.", [
+        ToolCall("t1", "search_documents", {"query": "deploy"})], 10)]), sessions,
+        tools=default_tools(retriever, retriever.store, relevance_gate(0.0)))
+    frames = []
+    with pytest.raises(GenerationError):
+        service.answer("alice", "how do I deploy?", frames.append)
+    stored = sessions.list_messages("alice", frames[0]["sessionId"])
+    assert [m.role for m in stored] == ["user", "assistant"]
+    assert stored[1].content.startswith("Looking it up.") and "the model failed" in stored[1].content

@@ -108,3 +108,19 @@ def test_openai_adapter_reads_tool_calls_from_servers_that_omit_the_index():
     assert result.stop_reason == "tool_use"
     assert [(c.call_id, c.name, c.input) for c in result.tool_calls] == [
         ("a", "calculator", {"expression": "1+1"}), ("b", "current_time", {})]
+
+
+def test_openai_adapter_separates_parallel_calls_that_reuse_index_zero():
+    """Ollama sends each of several parallel calls whole, every one with `index` 0."""
+    import httpx
+
+    pieces = [{"index": 0, "id": "a", "function": {"name": "calculator", "arguments": '{"expression": "1+1"}'}},
+              {"index": 0, "id": "b", "function": {"name": "current_time", "arguments": "{}"}}]
+    body = "".join("data: " + json.dumps({"choices": [{"index": 0, "delta": {"tool_calls": [p]}}]}) + "\n\n"
+                   for p in pieces) + "data: [DONE]\n\n"
+    generator = OpenAICompatibleGenerator("http://model.invalid/v1", "m")
+    generator.client = httpx.Client(base_url="http://model.invalid/v1", transport=httpx.MockTransport(
+        lambda request: httpx.Response(200, content=body.encode(), headers={"content-type": "text/event-stream"})))
+    result = generator.stream(REQUEST, [].append)
+    assert [(c.call_id, c.name, c.input) for c in result.tool_calls] == [
+        ("a", "calculator", {"expression": "1+1"}), ("b", "current_time", {})]

@@ -41,3 +41,18 @@ def test_protocol_encode_refuses_frames_over_the_limit():
     with pytest.raises(ValueError):
         protocol.encode(protocol.delta_frame("r", 1, "x" * 40000))
     assert len(protocol.encode(protocol.delta_frame("r", 1, "\u00e9" * 5000)).encode()) < 32 * 1024
+
+
+def test_protocol_sources_fit_one_frame_cited_ones_first():
+    from ragchat.chat.protocol import encode, fit_sources, sources_frame
+    from ragchat.domain import Source
+
+    sources = [Source(number=n, chunk_id=f"c{n}", doc_id="d", title="T" * 80, uri="file:///x", path="p.md",
+                      heading_path=("H",), page=None, snippet="s" * 300, score=0.5) for n in range(1, 201)]
+    cited = [sources[199], sources[150]]
+    listed, omitted = fit_sources(sources, first=cited)
+    assert omitted > 0 and len(listed) + omitted == 200
+    numbers = [item["n"] for item in listed]
+    assert 200 in numbers and 151 in numbers and numbers == sorted(numbers)
+    encode(sources_frame("r1", listed, omitted=omitted))  # under the 32 KB frame limit, or it raises
+    assert fit_sources(sources[:3]) == ([s.as_dict() for s in sources[:3]], 0)

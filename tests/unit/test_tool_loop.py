@@ -64,6 +64,16 @@ def test_loop_token_bound_stops_after_the_step_that_crossed_it():
     assert result.input_tokens + result.output_tokens == 2400 and "token limit" in text
 
 
+def test_loop_token_bound_counts_everything_sent_when_the_model_reports_no_usage():
+    from ragchat.chat.tool_loop import estimate_tokens
+
+    model = ScriptedToolGenerator([("", [echo(1, "word " * 3000)], 0)])  # reports no usage at all
+    result, text, _, _ = run(model, LoopLimits(max_steps=10, max_tokens=12_000))
+    # each call after the first sends the 3,000-word call and its 3,000-word result again
+    assert estimate_tokens(model.requests[1]) > 2 * 2500  # results and call inputs are counted
+    assert (result.stop_reason, result.steps) == ("token_limit", 2) and "token limit" in text
+
+
 def test_loop_time_bound_refuses_remaining_tools_and_stops():
     clock = Clock()
     model = ScriptedToolGenerator([("", [echo(1), echo(2)], 1)], clock=clock, tick=40.0)
@@ -89,17 +99,25 @@ TOOL_TURNS = (Turn("user", "q"), Turn("assistant", "", tool_calls=(ToolCall("t1"
 
 def test_converse_translation_of_tool_turns_and_config():
     runtime = ScriptedConverseRuntime([[("text", "fine")]])
-    BedrockConverseGenerator(client=runtime).stream(
+    BedrockConverseGenerator("us.anthropic.claude-3-5-haiku-20241022-v1:0", client=runtime).stream(
         GenerationRequest("s", TOOL_TURNS, "q", (), tools=(SPEC,)), lambda _: None)
     request = runtime.requests[0]
     assert request["toolConfig"] == {"tools": [{"toolSpec": {"name": "echo", "description": "echo text",
-                                                             "inputSchema": {"json": EchoTool.input_schema}}}],
-                                     "toolChoice": {"auto": {}}}
+                                                             "inputSchema": {"json": EchoTool.input_schema}}}]}
     assert request["messages"][1] == {"role": "assistant", "content": [
         {"toolUse": {"toolUseId": "t1", "name": "echo", "input": {"text": "a"}}}]}  # no blank text block
     assert request["messages"][2]["content"] == [
         {"toolResult": {"toolUseId": "t1", "content": [{"text": "a"}], "status": "success"}},
         {"toolResult": {"toolUseId": "t2", "content": [{"text": "boom"}], "status": "error"}}]
+
+
+def test_converse_tool_results_leave_out_status_for_models_that_refuse_it():
+    runtime = ScriptedConverseRuntime([[("text", "fine")]])
+    BedrockConverseGenerator("meta.llama3-1-70b-instruct-v1:0", client=runtime).stream(
+        GenerationRequest("s", TOOL_TURNS, "q", (), tools=(SPEC,)), lambda _: None)
+    assert runtime.requests[0]["messages"][2]["content"] == [
+        {"toolResult": {"toolUseId": "t1", "content": [{"text": "a"}]}},
+        {"toolResult": {"toolUseId": "t2", "content": [{"text": "boom"}]}}]
 
 
 def test_converse_assembles_tool_input_streamed_in_pieces():

@@ -159,9 +159,11 @@ def test_current_time_in_utc_and_a_named_zone():
 
 # -- access --------------------------------------------------------------------------------------
 def test_access_rule_owner_visibility_and_deletion():
-    assert owner_of("guides/a.md") is None and owner_of("uploads/bob/a.md") == "bob" and owner_of("uploads/a.md") == ""
+    assert owner_of("guides/a.md") is None and owner_of("uploads/bob/a.md") == "bob"
+    assert owner_of("uploads/a.md") is None  # no owner folder: shared (an older local upload)
     assert is_visible("guides/a.md", "alice") and is_visible("uploads/alice/a.md", "alice")
-    assert not is_visible("uploads/bob/a.md", "alice") and not is_visible("uploads/a.md", "alice")
+    assert not is_visible("uploads/bob/a.md", "alice") and is_visible("uploads/a.md", "alice")
+    assert not is_visible("uploads/bob/deep/a.md", "alice")
     assert is_visible("uploads/bob/a.md", None)  # unscoped: the operator's CLI
     assert may_delete("uploads/alice/a.md", "alice", manage_shared=False)
     assert not may_delete("guides/a.md", "alice", manage_shared=False)
@@ -184,3 +186,9 @@ def test_registry_keeps_summaries_to_one_short_line():
     outcome = run(ToolRegistry([Calculator()]), "calculator", {"expression": "7 ** 1000"})
     assert outcome.status == "done" and len(outcome.result.content) > 800  # the model gets every digit
     assert len(outcome.summary) == 200 and outcome.summary.endswith("…")
+
+
+def test_registry_gives_tools_whole_numbers_sent_as_floats(library):
+    outcome = run(library, "search_documents", {"query": "stack", "k": 2.0})
+    assert outcome.status == "done" and outcome.summary.startswith("2 passages")
+    assert run(library, "search_documents", {"query": "stack", "k": 2.5}).status == "error"

@@ -31,11 +31,12 @@ def private_prefix(user_id: str) -> str:
 
 def owner_of(path: str) -> str | None:
     """The user a document belongs to, or None for the shared library. A file directly in
-    `uploads/` has no owner folder: it is private to nobody, so only unscoped views list it."""
+    `uploads/` (put there by hand, or by an older version's local upload) has no owner folder and
+    stays shared, so nothing uploaded earlier disappears."""
     if not path.startswith(PRIVATE_ROOT):
         return None
     owner, _, rest = path[len(PRIVATE_ROOT):].partition("/")
-    return owner if rest else ""
+    return owner if rest else None
 
 
 def is_visible(path: str, user_id: str | None) -> bool:

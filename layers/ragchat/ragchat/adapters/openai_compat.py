@@ -15,6 +15,22 @@ from ragchat.ports import TextSink
 TIMEOUT_S = 120
 
 
+def _tool_call_of(piece: dict, calls: list[dict], by_index: dict[int, dict]) -> dict:
+    """The call a streamed `tool_calls` piece belongs to. The first piece of a call carries its id
+    and name, later ones only argument text. Servers differ: OpenAI numbers calls by `index`, some
+    omit it, and Ollama sends each of several parallel calls whole with `index` 0, so a piece with
+    a new id always starts a new call."""
+    index, call_id = piece.get("index"), piece.get("id")
+    known = by_index.get(index) if index is not None else (calls[-1] if calls else None)
+    if known is None or (call_id and known["id"] and call_id != known["id"]):
+        known = {"id": call_id or "", "name": "", "arguments": []}
+        calls.append(known)
+        if index is not None:
+            by_index[index] = known
+    known["id"] = known["id"] or call_id or ""
+    return known
+
+
 class OpenAICompatibleGenerator:
     """With tools, the endpoint's model must support function calling (OpenAI's, Ollama's llama3.1,
     qwen2.5, mistral-nemo and others; vLLM with --enable-auto-tool-choice): see the README."""
@@ -62,7 +78,8 @@ class OpenAICompatibleGenerator:
             body["tool_choice"] = "auto"
         stop_reason, usage = "end_turn", {}
         text: list[str] = []
-        pending: dict[int, dict] = {}  # tool call index -> {"id", "name", "arguments": [pieces]}
+        calls: list[dict] = []  # {"id", "name", "arguments": [pieces]}, in the order they started
+        by_index: dict[int, dict] = {}
         try:
             with self.client.stream("POST", "/chat/completions", json=body) as response:
                 if response.status_code >= 400:
@@ -85,10 +102,7 @@ class OpenAICompatibleGenerator:
                             text.append(delta["content"])
                             on_text(delta["content"])
                         for piece in delta.get("tool_calls") or ():
-                            # the first piece of a call has its id and name; later ones add argument text
-                            index = piece.get("index", len(pending) - (0 if piece.get("id") else 1))
-                            call = pending.setdefault(index, {"id": "", "name": "", "arguments": []})
-                            call["id"] = piece.get("id") or call["id"]
+                            call = _tool_call_of(piece, calls, by_index)
                             function = piece.get("function") or {}
                             call["name"] = function.get("name") or call["name"]
                             call["arguments"].append(function.get("arguments") or "")
@@ -101,11 +115,11 @@ class OpenAICompatibleGenerator:
             raise
         except (httpx.HTTPError, json.JSONDecodeError) as exc:
             raise GenerationError(f"model endpoint failed ({type(exc).__name__}: {exc})") from exc
-        calls = tuple(tool_call(c["id"] or f"call_{i}", c["name"], "".join(c["arguments"]))
-                      for i, c in sorted(pending.items()))
+        tool_calls = tuple(tool_call(c["id"] or f"call_{i}", c["name"], "".join(c["arguments"]))
+                           for i, c in enumerate(calls))
         return GenerationResult(stop_reason=stop_reason, input_tokens=usage.get("prompt_tokens", 0),
                                 output_tokens=usage.get("completion_tokens", 0), text="".join(text),
-                                tool_calls=calls)
+                                tool_calls=tool_calls)
 
     def complete(self, system: str, prompt: str, max_tokens: int = 200) -> str:
         import httpx

@@ -51,9 +51,17 @@ def bounded_history(messages: Sequence[Message], budget_tokens: int) -> tuple[Tu
             break
         kept.append(Turn(message.role, message.content))
         used += cost
-    while kept and kept[-1].role != "user":  # a model's history starts with a user turn
+    while kept and kept[-1].role != "user":  # a model's history starts with a user turn ...
         kept.pop()
-    return tuple(reversed(kept))
+    while kept and kept[0].role == "user":  # ... and ends with an answer: the new question follows it
+        kept.pop(0)
+    merged: list[Turn] = []
+    for turn in reversed(kept):  # roles must alternate (Converse refuses two user turns in a row)
+        if merged and merged[-1].role == turn.role:
+            merged[-1] = Turn(turn.role, f"{merged[-1].content}\n\n{turn.content}")
+        else:
+            merged.append(turn)
+    return tuple(merged)
 
 
 def user_turn(question: str, rendered_sources: str) -> Turn:

@@ -101,8 +101,26 @@ def tool_frame(request_id: str, callId: str, name: str, input: dict, status: str
             "input": input, "status": status, "summary": summary}
 
 
-def sources_frame(request_id: str, sources: list[dict]) -> dict:
-    return {"type": "sources", "requestId": request_id, "sources": sources}
+SOURCES_BUDGET_BYTES = 24 * 1024  # the sources of one frame; the rest of the frame stays far below 32 KB
+
+
+def fit_sources(sources, first=()) -> tuple[list[dict], int]:
+    """As many sources as fit the frame budget, `first` ones (the cited) chosen first, in number
+    order; and how many were left out (a tool-using answer can gather hundreds of passages)."""
+    ordered = list(first) + [s for s in sources if s not in first]
+    listed, used = [], 0
+    for source in ordered:
+        item = source.as_dict()
+        size = len(json.dumps(item, ensure_ascii=False).encode("utf-8")) + 1
+        if used + size > SOURCES_BUDGET_BYTES:
+            break
+        listed.append(item)
+        used += size
+    return sorted(listed, key=lambda item: item["n"]), len(ordered) - len(listed)
+
+
+def sources_frame(request_id: str, sources: list[dict], **extra) -> dict:
+    return {"type": "sources", "requestId": request_id, "sources": sources, **extra}
 
 
 def end_frame(request_id: str, session_id: str, message_id: str, citations: list[dict], **extra) -> dict:

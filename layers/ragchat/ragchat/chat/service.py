@@ -19,7 +19,7 @@ from ragchat.chat.prompting import (
 from ragchat.chat.streaming import DeltaCoalescer
 from ragchat.chat.tool_loop import LoopLimits, ToolLoop
 from ragchat.domain import Filters, GenerationRequest, Message, ScoredChunk, SourceBook, ToolContext, Turn
-from ragchat.errors import ClientGone, SessionNotFound
+from ragchat.errors import ClientGone, GenerationError, SessionNotFound
 from ragchat.ports import Generator, Retriever, SessionStore
 from ragchat.tools.registry import ToolRegistry
 
@@ -27,6 +27,7 @@ log = logging.getLogger(__name__)
 
 FrameSink = Callable[[dict], None]  # delivers one server frame; raises ClientGone if the client left
 INTERRUPTED = "\n\n*(interrupted: the client disconnected)*"
+MODEL_FAILED = "\n\n*(the model failed before the answer was complete)*"
 
 
 @dataclass(frozen=True)
@@ -105,6 +106,13 @@ class ChatService:
             shown.append(visible)
             coalescer.write(visible)
 
+        def flush() -> None:
+            """Everything said so far goes out (a tool step starts, or the answer ends)."""
+            tail = citations.flush()  # at a step's end an unclosed `[` is plain text
+            shown.append(tail)
+            coalescer.write(tail)
+            coalescer.close()
+
         extra: dict = {"query": query}
         stop_reason = "end_turn"
         try:
@@ -115,7 +123,7 @@ class ChatService:
                 outcome = self.tool_loop.run(
                     request, ToolContext(user_id, book), on_text,
                     on_tool=lambda event: send(protocol.tool_frame(request_id, **event)),
-                    before_tool=coalescer.close)
+                    before_tool=flush)
                 stop_reason = outcome.stop_reason
                 extra.update(steps=outcome.steps, toolCalls=outcome.tool_calls)
             elif not book.sources:
@@ -129,23 +137,27 @@ class ChatService:
                     max_tokens=self.settings.max_answer_tokens,
                 )
                 stop_reason = self.generator.stream(request, on_text).stop_reason
-            tail = citations.flush()
-            shown.append(tail)
-            coalescer.write(tail)
-            coalescer.close()
+            flush()
         except ClientGone:
             log.info("client left during request %s; keeping what was said", request_id)
             self._store_answer(user_id, session.session_id, message_id, "".join(shown) + INTERRUPTED,
                                citations.cited, book.sources, request_id)
             return None
+        except GenerationError:
+            # what was said stays, marked; the history keeps alternating user and assistant turns
+            self._store_answer(user_id, session.session_id, message_id, "".join(shown) + MODEL_FAILED,
+                               citations.cited, book.sources, request_id)
+            raise
 
         sources = book.sources
         cited = [s for s in sources if s.number in citations.cited]
         reply = self._store_answer(user_id, session.session_id, message_id, "".join(shown), citations.cited,
                                    sources, request_id)
-        send(protocol.sources_frame(request_id, [s.as_dict() for s in sources]))
-        send(protocol.end_frame(request_id, session.session_id, message_id, [s.as_dict() for s in cited],
-                                stopReason=stop_reason, **extra))
+        listed, omitted = protocol.fit_sources(sources, first=cited)
+        send(protocol.sources_frame(request_id, listed, **({"omitted": omitted} if omitted else {})))
+        shown_citations, omitted = protocol.fit_sources(cited)
+        send(protocol.end_frame(request_id, session.session_id, message_id, shown_citations,
+                                stopReason=stop_reason, **extra, **({"citationsOmitted": omitted} if omitted else {})))
         return reply
 
     def _store_answer(self, user_id, session_id, message_id, content, cited_numbers, sources, request_id) -> Message:

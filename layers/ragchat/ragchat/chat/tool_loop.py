@@ -9,6 +9,7 @@ frame), with the stop reason saying which bound was hit.
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -27,6 +28,19 @@ STOPPED = {
     "token_limit": "\n\n*(stopped: this answer reached its token limit)*",
     "time_limit": "\n\n*(stopped: this answer reached its time limit)*",
 }
+
+
+def estimate_tokens(request: GenerationRequest) -> int:
+    """What a model call sends, counted the way ragchat counts text: the system prompt, every turn
+    with its tool calls and results, and the tool specs."""
+    total = count_tokens(request.system) + sum(
+        count_tokens(json.dumps({"name": s.name, "description": s.description, "schema": s.input_schema}))
+        for s in request.tools)
+    for turn in request.turns:
+        total += count_tokens(turn.content)
+        total += sum(count_tokens(json.dumps(c.input)) + 2 for c in turn.tool_calls)
+        total += sum(count_tokens(r.content) for r in turn.tool_results)
+    return total
 
 
 @dataclass(frozen=True)
@@ -71,11 +85,12 @@ class ToolLoop:
             said_something = said_something or bool(piece)
             on_text(piece)
 
-        def account(result: GenerationResult, sent: list[Turn]) -> None:
+        def account(result: GenerationResult, sent: GenerationRequest) -> None:
             nonlocal spent_in, spent_out
-            # adapters report usage; where one does not, count the text both ways
-            spent_in += result.input_tokens or sum(count_tokens(t.content) for t in sent)
-            spent_out += result.output_tokens or count_tokens(result.text)
+            # adapters report usage; where one does not, estimate everything that was sent
+            spent_in += result.input_tokens or estimate_tokens(sent)
+            spent_out += result.output_tokens or count_tokens(result.text) + sum(
+                count_tokens(json.dumps(c.input)) for c in result.tool_calls)
 
         def finish(reason: str, steps: int) -> LoopResult:
             if reason in STOPPED:
@@ -85,9 +100,14 @@ class ToolLoop:
         for step in range(1, limits.max_steps + 2):
             last = step > limits.max_steps
             step_text = False
-            result = self.generator.stream(replace(request, turns=tuple(turns), tools=self.registry.specs),
-                                           text_sink)
-            account(result, turns)
+            call = replace(request, turns=tuple(turns), tools=self.registry.specs)
+            if step > 1:  # each model call must fit what is left of the answer's time and tokens
+                if self.clock() - started > limits.max_seconds:
+                    return finish("time_limit", step - 1)
+                if spent_in + spent_out + estimate_tokens(call) > limits.max_tokens:
+                    return finish("token_limit", step - 1)
+            result = self.generator.stream(call, text_sink)
+            account(result, call)
             if not result.tool_calls:
                 return finish(result.stop_reason, step)
             if last:
@@ -104,10 +124,6 @@ class ToolLoop:
                 else:
                     calls += 1
                 results.append(self._run(call, context, on_tool, step, refusal).result)
-            if self.clock() - started > limits.max_seconds:
-                return finish("time_limit", step)
-            if spent_in + spent_out >= limits.max_tokens:
-                return finish("token_limit", step)
             turns.append(Turn("user", LAST_CALL if step == limits.max_steps else "", tool_results=tuple(results)))
         raise AssertionError("unreachable: the last step always returns")
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ragchat.domain import ToolCall, ToolContext, ToolResult, ToolSpec
 from ragchat.errors import RagchatError
@@ -48,6 +48,13 @@ def _bounded(text: str) -> str:
     if len(text) <= MAX_RESULT_CHARS:
         return text
     return text[:MAX_RESULT_CHARS] + "\n[… cut: the result was longer than the tool output limit]"
+
+
+def _whole_numbers(schema: dict, args: dict) -> dict:
+    """JSON Schema counts 5.0 as an integer, and models do send it: give tools a real int."""
+    properties = schema.get("properties", {})
+    return {key: int(value) if isinstance(value, float) and value.is_integer()
+            and properties.get(key, {}).get("type") == "integer" else value for key, value in args.items()}
 
 
 def _short(summary: str, limit: int = MAX_SUMMARY_CHARS) -> str:
@@ -99,6 +106,7 @@ class ToolRegistry:
         problem = self.check(call)
         if problem is not None:
             return self.refuse(call, problem)
+        call = replace(call, input=_whole_numbers(self.tools[call.name].input_schema, call.input))
         try:
             output = self.tools[call.name].run(call.input, context)
         except ToolFailed as exc:

@@ -8,6 +8,7 @@ from ragchat.errors import ClientGone, GenerationError
 from ragchat.ports import TextSink
 
 DEFAULT_MODEL_ID = "anthropic.claude-3-5-haiku-20241022-v1:0"
+_STATUS_MODELS = ("anthropic.", "amazon.nova")  # also matches inference profiles: us.anthropic.claude-...
 _STOP_REASONS = {"end_turn": "end_turn", "stop_sequence": "end_turn", "max_tokens": "max_tokens",
                  "guardrail_intervened": "guardrail", "content_filtered": "guardrail", "tool_use": "tool_use"}
 
@@ -30,15 +31,19 @@ class BedrockConverseGenerator:
                                   config=Config(retries={"mode": "adaptive", "max_attempts": 6}, read_timeout=120))
         self.client = client
 
-    @staticmethod
-    def _messages(turns) -> list[dict]:
+    def _messages(self, turns) -> list[dict]:
         """Neutral turns to Converse messages: text, toolUse and toolResult content blocks
-        (Converse refuses blank text blocks, so empty text is left out)."""
+        (Converse refuses blank text blocks, so empty text is left out). A result's `status` is
+        sent only to the models that accept it (Claude, Nova); for the others the text says "Error:"."""
+        with_status = any(family in self.model_id for family in _STATUS_MODELS)
         messages = []
         for turn in turns:
-            content = [{"toolResult": {"toolUseId": r.call_id, "content": [{"text": r.content}],
-                                       "status": "error" if r.is_error else "success"}}
-                       for r in turn.tool_results]
+            content = []
+            for r in turn.tool_results:
+                block = {"toolUseId": r.call_id, "content": [{"text": r.content}]}
+                if with_status:
+                    block["status"] = "error" if r.is_error else "success"
+                content.append({"toolResult": block})
             if turn.content.strip():
                 content.append({"text": turn.content})
             content += [{"toolUse": {"toolUseId": c.call_id, "name": c.name,
@@ -48,9 +53,9 @@ class BedrockConverseGenerator:
 
     @staticmethod
     def tool_config(specs) -> dict:
+        # no toolChoice: "auto" is the default, and not every model accepts the field
         return {"tools": [{"toolSpec": {"name": s.name, "description": s.description,
-                                        "inputSchema": {"json": s.input_schema}}} for s in specs],
-                "toolChoice": {"auto": {}}}
+                                        "inputSchema": {"json": s.input_schema}}} for s in specs]}
 
     def stream(self, request: GenerationRequest, on_text: TextSink) -> GenerationResult:
         from botocore.exceptions import BotoCoreError, ClientError

@@ -60,6 +60,8 @@ def _filter_clauses(filters: Filters | None) -> list[dict]:
         clauses.append({"bool": {"should": [
             {"bool": {"must_not": [{"prefix": {"path": PRIVATE_ROOT}}]}},
             {"prefix": {"path": private_prefix(filters.visible_to)}},
+            {"bool": {"filter": [{"prefix": {"path": PRIVATE_ROOT}}],  # directly in uploads/: no owner
+                      "must_not": [{"wildcard": {"path": f"{PRIVATE_ROOT}*/*"}}]}},
         ], "minimum_should_match": 1}})
     return clauses
 
