@@ -49,17 +49,22 @@ def page(tmp_path, real_embedder, request):
     watcher.stop.set()
 
 
-def test_chat_page_upload_ask_cite_reload(page):
-    page, tmp_path = page
+def upload_and_ask(page, tmp_path, question):
+    """Upload the runbook through the page, ask, and wait for the answer with its sources."""
     upload = tmp_path / "staging-runbook.md"
     upload.write_bytes(DOCUMENT)
     page.set_input_files("#upload", str(upload))
     page.wait_for_function("document.getElementById('notice').textContent.includes('indexed')", timeout=30000)
-
-    page.fill("#question", "How often does the staging database password rotate?")
+    page.fill("#question", question)
     page.click("#send")
     answer = page.locator(".message.assistant").last
     answer.locator(".sources li").first.wait_for(timeout=30000)
+    return answer
+
+
+def test_chat_page_upload_ask_cite_reload(page):
+    page, tmp_path = page
+    answer = upload_and_ask(page, tmp_path, "How often does the staging database password rotate?")
     assert "17 days" in answer.locator(".body").inner_text()
     assert answer.locator("script").count() == 0
     assert page.evaluate("window.__pwned") is None
@@ -101,15 +106,7 @@ def tool_model():
 @pytest.mark.parametrize("page", [tool_model], indirect=True)
 def test_chat_page_shows_tool_steps_as_they_happen(page):
     page, tmp_path = page
-    upload = tmp_path / "staging-runbook.md"
-    upload.write_bytes(DOCUMENT)
-    page.set_input_files("#upload", str(upload))
-    page.wait_for_function("document.getElementById('notice').textContent.includes('indexed')", timeout=30000)
-
-    page.fill("#question", "How often does the staging password rotate?")
-    page.click("#send")
-    answer = page.locator(".message.assistant").last
-    answer.locator(".sources li").first.wait_for(timeout=30000)
+    answer = upload_and_ask(page, tmp_path, "How often does the staging password rotate?")
     step = answer.locator(".steps li")
     assert step.count() == 1 and step.get_attribute("data-status") == "done"
     assert step.inner_text() == f"Searching: {QUERY_WITH_MARKUP} — 1 passage from 1 document"  # shown as text

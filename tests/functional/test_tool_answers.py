@@ -10,6 +10,7 @@ import pytest
 from websockets.sync.client import connect
 
 from ragchat.adapters.aws.bedrock import BedrockConverseGenerator
+from ragchat.adapters.local.folder import FolderSource
 from ragchat.adapters.openai_compat import OpenAICompatibleGenerator
 from ragchat.bootstrap import build, build_chat
 from ragchat.chat.routes import ChatRoutes, InMemoryConnections
@@ -72,7 +73,7 @@ def server(tmp_path, generator, user="alice", **settings):
     root = tmp_path / "docs"
     corpus(root)
     services = build(Settings(data_dir=tmp_path / "data", **settings), embedder=FakeHashingEmbedder())
-    services.pipeline.sync(services_source(root))
+    services.pipeline.sync(FolderSource(root))
     chat = build_chat(services, generator=generator)
     sink = LocalConnectionSink()
     context = AppContext(store=services.store, sessions=chat.sessions,
@@ -80,12 +81,6 @@ def server(tmp_path, generator, user="alice", **settings):
                          documents=LocalDocuments(services.store, None, None), identity=local_identity(None, user))
     with running(create_app(context)) as address:
         yield {"address": address, "store": services.store, "sessions": chat.sessions}
-
-
-def services_source(root):
-    from ragchat.adapters.local.folder import FolderSource
-
-    return FolderSource(root)
 
 
 def numbers(text: str) -> list[int]:

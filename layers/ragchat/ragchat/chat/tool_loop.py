@@ -130,11 +130,10 @@ class ToolLoop:
     def _run(self, call: ToolCall, context: ToolContext, on_tool: ToolEventSink, step: int,
              refusal: str | None) -> ToolOutcome:
         event = {"callId": call.call_id, "name": call.name, "input": shown_input(call.input), "step": step}
-        refusal = refusal or self.registry.check(call)  # an unknown tool or bad input never "starts"
         if refusal is not None:
             outcome = ToolRegistry.refuse(call, refusal)
-        else:
-            on_tool({**event, "status": "started", "summary": self.registry.announce(call)})
-            outcome = self.registry.run(call, context)
+        else:  # an unknown tool or bad input is refused without a "started" frame
+            outcome = self.registry.run(call, context, on_start=lambda: on_tool(
+                {**event, "status": "started", "summary": self.registry.announce(call)}))
         on_tool({**event, "status": outcome.status, "summary": outcome.summary})
         return outcome

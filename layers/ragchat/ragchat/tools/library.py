@@ -26,6 +26,10 @@ def _heading(chunk: Chunk) -> str:
     return " > ".join(chunk.heading_path)
 
 
+def counted(n: int, noun: str) -> str:
+    return f"{n} {noun}{'s' if n != 1 else ''}"
+
+
 def passage_block(number: int, chunk: Chunk) -> str:
     where = _heading(chunk)
     page = f", page {chunk.page}" if chunk.page else ""
@@ -35,7 +39,7 @@ def passage_block(number: int, chunk: Chunk) -> str:
 
 def _documents_phrase(chunks: Sequence[Chunk]) -> str:
     docs = len({c.doc_id for c in chunks})
-    return f"{len(chunks)} passage{'s' * (len(chunks) != 1)} from {docs} document{'s' * (docs != 1)}"
+    return f"{counted(len(chunks), 'passage')} from {counted(docs, 'document')}"
 
 
 class SearchDocuments:
@@ -109,7 +113,7 @@ class ListDocuments:
                  for d in found[:limit]]
         if len(found) > limit:
             lines.append(f"… and {len(found) - limit} more; narrow with path_prefix or doc_type.")
-        return ToolOutput("\n".join(lines), f"{len(found)} document{'s' * (len(found) != 1)}")
+        return ToolOutput("\n".join(lines), counted(len(found), "document"))
 
 
 class ReadDocument:
@@ -171,7 +175,7 @@ class ReadDocument:
         if not args.get("section") and not args.get("page"):
             blocks.insert(0, "Outline: " + "; ".join(self._outline(chunks)))
         return ToolOutput(f"{record.title} ({record.path}), {label}:\n\n" + "\n\n".join(blocks),
-                          f"{record.title}: {label}, {len(shown)} passage{'s' * (len(shown) != 1)}")
+                          f"{record.title}: {label}, {counted(len(shown), 'passage')}")
 
     @staticmethod
     def _outline(chunks: Sequence[Chunk], limit: int = 40) -> list[str]:

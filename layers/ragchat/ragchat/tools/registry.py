@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 
 from ragchat.domain import ToolCall, ToolContext, ToolResult, ToolSpec
@@ -102,10 +102,13 @@ class ToolRegistry:
             return f"invalid input for {call.name} at {where}: {errors[0].message}"
         return None
 
-    def run(self, call: ToolCall, context: ToolContext) -> ToolOutcome:
+    def run(self, call: ToolCall, context: ToolContext,
+            on_start: Callable[[], None] = lambda: None) -> ToolOutcome:
+        """Check the call, then (only if it may run) call `on_start` and run it."""
         problem = self.check(call)
         if problem is not None:
             return self.refuse(call, problem)
+        on_start()
         call = replace(call, input=_whole_numbers(self.tools[call.name].input_schema, call.input))
         try:
             output = self.tools[call.name].run(call.input, context)
