@@ -6,7 +6,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 DATA ?= .ragchat
 
-.PHONY: demo test install bench eval clean browser infra
+.PHONY: demo test lint requirements install bench eval clean browser infra
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,9 +29,20 @@ demo: install
 browser:
 	command -v chromium >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium)
 
-# pytest exits 5 when a selection collects no test: that is not a failure of the suite.
+# pytest exits 5 when it collects no test. For a narrowed selection (PYTEST_ARGS) that is no failure;
+# for the whole suite it means the tests could not even be found, and `make test` fails.
 test: install
-	$(BIN)/python -m pytest $(PYTEST_ARGS) || [ $$? -eq 5 ]
+	$(BIN)/python -m pytest $(PYTEST_ARGS) || { code=$$?; \
+	  if [ $$code -eq 5 ] && [ -n "$(PYTEST_ARGS)" ]; then echo "make test: no test in this selection"; \
+	  else exit $$code; fi; }
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/python layers/requirements.py --check
+
+# The Lambda layer's requirements.txt, generated from pyproject.toml (a test fails when it is stale).
+requirements:
+	$(PYTHON) layers/requirements.py
 
 # The AWS side: lint the template with the serverless rules, validate it and build it. SAM CLI pins
 # older boto3/pydantic/click than the app, so it lives in a virtual environment of its own.

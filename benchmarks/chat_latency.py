@@ -24,15 +24,16 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "layers" / "ragchat"))
 
-from websockets.sync.client import connect  # noqa: E402
+import itertools
 
-from ragchat.adapters.local.folder import FolderSource  # noqa: E402
-from ragchat.bootstrap import build  # noqa: E402
-from ragchat.config import Settings  # noqa: E402
-from ragchat.domain import GenerationResult  # noqa: E402
-from ragchat.evaluation.metrics import percentile  # noqa: E402
-from ragchat.server.background import running  # noqa: E402
-from ragchat.server.run import build_app  # noqa: E402
+from websockets.sync.client import connect
+
+from ragchat.adapters.local.folder import FolderSource
+from ragchat.bootstrap import build_core, build_local_server
+from ragchat.config import Settings
+from ragchat.domain import GenerationResult
+from ragchat.evaluation.metrics import percentile
+from tests.support.servers import running
 
 QUESTIONS = [
     "How are changed files re-ingested?", "Which file formats can I ingest?", "How does hybrid retrieval work?",
@@ -76,9 +77,8 @@ def turn(ws, message: str, request_id: str, session_id: str | None = None,
             return (first_delta or math.nan), frames, time.perf_counter() - sent
 
 
-def serve(services, generator=None):
-    app, _ = build_app(services, None, generator=generator)
-    return running(app)
+def serve(core, generator=None):
+    return running(build_local_server(core.settings, watch=None, core=core, generator=generator).app)
 
 
 def main() -> int:
@@ -89,7 +89,7 @@ def main() -> int:
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="ragchat-chatbench-") as scratch:
-        services = build(Settings(data_dir=Path(scratch)))
+        services = build_core(Settings(data_dir=Path(scratch)))
         services.pipeline.sync(FolderSource(ROOT / "docs"))
         readme = FolderSource(ROOT, only=[ROOT / "README.md"])
         services.pipeline.ingest(readme, readme.list())
@@ -101,11 +101,11 @@ def main() -> int:
 
         with serve(services, FakeFirehoseGenerator()) as address, connect(f"ws://{address}/ws") as ws:
             arrivals: list[float] = []
-            first, frames, total = turn(ws, "How are changed files re-ingested?", "fire", arrivals=arrivals)
+            _first, frames, _total = turn(ws, "How are changed files re-ingested?", "fire", arrivals=arrivals)
             deltas = [f for f in frames if f["type"] == "delta"]
             streaming_s = arrivals[-1] - arrivals[0]
             allowed = math.floor(streaming_s / 0.05) + 1
-            min_gap_ms = min((b - a for a, b in zip(arrivals, arrivals[1:])), default=math.nan) * 1000
+            min_gap_ms = min((b - a for a, b in itertools.pairwise(arrivals)), default=math.nan) * 1000
             text_ok = "".join(f["text"] for f in deltas).split() == [f"tok{i}" for i in range(500)]
 
         results: dict[int, dict] = {}
@@ -144,12 +144,13 @@ def main() -> int:
     print(f"\n1. Time to first delta, extractive default, demo corpus ({services.store.count_chunks()} chunks), "
           f"{args.questions} questions, one client")
     print(f"| {'measure':<20} | {'ms':>8} |\n|{'-' * 22}|{'-' * 10}|")
-    print(f"| {'p50':<20} | {percentile(ttfd, 50):>8.1f} |  target < 150\n| {'p95':<20} | {percentile(ttfd, 95):>8.1f} |")
+    print(f"| {'p50':<20} | {percentile(ttfd, 50):>8.1f} |  target < 150")
+    print(f"| {'p95':<20} | {percentile(ttfd, 95):>8.1f} |")
     print(f"\n2. Coalescing: 500 tokens as fast as the generator can; deltas arrived over {streaming_s * 1000:.0f} ms")
     print(f"| {'delta frames':<34} | {len(deltas):>6} |\n|{'-' * 36}|{'-' * 8}|")
     print(f"| {'allowed (first + 1 per 50 ms)':<34} | {allowed:>6} |")
     print(f"| {'smallest gap between deltas (ms)':<34} | {min_gap_ms:>6.1f} |  target >= 50")
-    print(f"| {'text intact':<34} | {str(text_ok):>6} |")
+    print(f"| {'text intact':<34} | {text_ok!s:>6} |")
     print(f"\n3. {args.clients} concurrent clients x {args.turns} turns ({wall:.1f} s wall)")
     print(f"| {'measure':<28} | {'value':>8} |\n|{'-' * 30}|{'-' * 10}|")
     print(f"| {'errors':<28} | {sum(r['errors'] for r in results.values()):>8} |")

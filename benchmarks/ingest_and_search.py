@@ -27,13 +27,12 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "layers" / "ragchat"))
 
-from ragchat.adapters.local.embedder import SentenceTransformerEmbedder  # noqa: E402
-from ragchat.adapters.local.sqlite_store import SqliteChunkStore  # noqa: E402
-from ragchat.bootstrap import build  # noqa: E402
-from ragchat.config import Settings  # noqa: E402
-from ragchat.domain import Chunk, DocumentRecord  # noqa: E402
-from ragchat.evaluation.beir import BeirCorpusSource, load_beir  # noqa: E402
-from ragchat.evaluation.metrics import percentile  # noqa: E402
+from ragchat.adapters.local.sqlite_store import SqliteChunkStore
+from ragchat.bootstrap import build_core, build_embedder
+from ragchat.config import Settings
+from ragchat.domain import Chunk, DocumentRecord
+from ragchat.evaluation.beir import BeirCorpusSource, load_beir
+from ragchat.evaluation.metrics import percentile
 
 DEFAULT_SCIFACT = ROOT.parent / "shared" / "datasets" / "scifact"
 
@@ -59,7 +58,7 @@ class TimedEmbedder:
 def ingest_overhead(dataset_dir: Path, embedder, scratch: Path) -> dict:
     dataset = load_beir(dataset_dir, "test")
     timed = TimedEmbedder(embedder)
-    services = build(Settings(data_dir=scratch / "scifact"), embedder=timed)
+    services = build_core(Settings(data_dir=scratch / "scifact"), embedder=timed)
     started = time.perf_counter()
     report = services.pipeline.sync(BeirCorpusSource(dataset))
     ingest_seconds = time.perf_counter() - started
@@ -71,7 +70,7 @@ def ingest_overhead(dataset_dir: Path, embedder, scratch: Path) -> dict:
         embedder.embed_documents(texts[i:i + batch])
     alone_seconds = time.perf_counter() - started
     return {
-        "documents": report.seen, "chunks": len(texts), "skipped": report.failed,
+        "documents": report.seen, "chunks": len(texts), "skipped": len(report.rejected) + len(report.failed),
         "ingest_s": ingest_seconds, "embedding_inside_ingest_s": timed.seconds,
         "embedding_alone_s": alone_seconds, "ratio": ingest_seconds / alone_seconds,
     }
@@ -121,7 +120,7 @@ def search_latency(dataset_dir: Path, embedder, scratch: Path, n_chunks: int, n_
     store = SqliteChunkStore(scratch / "synthetic" / "ragchat.db", vector_scorer=embedder.score_vectors)
     store.ensure_embedding_space(embedder.model_id, embedder.dimension)
     fill_seconds = fill_synthetic(store, n_chunks, vocabulary(dataset_dir), embedder.dimension)
-    services = build(Settings(data_dir=scratch / "synthetic"), store=store, embedder=embedder)
+    services = build_core(Settings(data_dir=scratch / "synthetic"), store=store, embedder=embedder)
 
     queries_file = dataset_dir / "queries.jsonl"
     if queries_file.is_file():
@@ -134,7 +133,7 @@ def search_latency(dataset_dir: Path, embedder, scratch: Path, n_chunks: int, n_
     services.retriever.search(queries[0], k=10)  # the first search builds the in-memory indexes
     first_search_s = time.perf_counter() - started
     rows = {}
-    timings = {"query embedding": lambda q: embedder.embed_query(q)}
+    timings = {"query embedding": embedder.embed_query}
     for mode in ("bm25", "dense", "hybrid"):
         timings[mode] = lambda q, mode=mode: services.retriever.search(q, k=10, mode=mode)
     for name, run in timings.items():
@@ -157,11 +156,11 @@ def main() -> int:
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
 
-    embedder = SentenceTransformerEmbedder()
+    embedder = build_embedder(Settings())
     embedder.warm_up()
     results: dict = {}
-    with tempfile.TemporaryDirectory(prefix="ragchat-bench-") as scratch:
-        scratch = Path(scratch)
+    with tempfile.TemporaryDirectory(prefix="ragchat-bench-") as scratch_dir:
+        scratch = Path(scratch_dir)
         if not args.skip_ingest:
             if not (args.scifact / "corpus.jsonl").is_file():
                 print(f"skipping the ingest part: no SciFact dataset at {args.scifact}", file=sys.stderr)
@@ -174,7 +173,8 @@ def main() -> int:
         return 0
     if "ingest" in results:
         r = results["ingest"]
-        print(f"\nIngest overhead on SciFact ({r['documents']} documents, {r['chunks']} chunks, {r['skipped']} skipped)")
+        print(f"\nIngest overhead on SciFact ({r['documents']} documents, {r['chunks']} chunks, "
+              f"{r['skipped']} skipped)")
         print(f"| {'measure':<36} | {'seconds':>8} |\n|{'-' * 38}|{'-' * 10}|")
         print(f"| {'full ingest (pipeline)':<36} | {r['ingest_s']:>8.1f} |")
         print(f"| {'  of which inside the embedder':<36} | {r['embedding_inside_ingest_s']:>8.1f} |")

@@ -31,19 +31,23 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "layers" / "ragchat"))
 sys.path.insert(0, str(ROOT))
 
-import httpx  # noqa: E402
+import httpx
 
-from ragchat.adapters.aws.bedrock import BedrockConverseGenerator  # noqa: E402
-from ragchat.adapters.local.sessions import SqliteSessionStore  # noqa: E402
-from ragchat.adapters.openai_compat import OpenAICompatibleGenerator  # noqa: E402
-from ragchat.chat.service import ChatService  # noqa: E402
-from ragchat.chat.tool_loop import LoopLimits  # noqa: E402
-from ragchat.domain import ToolCall  # noqa: E402
-from ragchat.tools.calculator import Calculator  # noqa: E402
-from ragchat.tools.registry import ToolRegistry  # noqa: E402
-from tests.fakes import (  # noqa: E402
-    ScriptedConverseRuntime, ScriptedToolGenerator, openai_sse_events, openai_tool_results, scripted_parts,
+from ragchat.adapters.aws.bedrock import BedrockConverseGenerator
+from ragchat.adapters.local.sessions import SqliteSessionStore
+from ragchat.adapters.openai_compat import OpenAICompatibleGenerator
+from ragchat.domain import ToolCall
+from ragchat.tools.calculator import Calculator
+from ragchat.tools.registry import ToolRegistry
+from tests.fakes import (
+    BEDROCK_MODEL,
+    ScriptedConverseRuntime,
+    ScriptedToolGenerator,
+    openai_sse_events,
+    openai_tool_results,
+    scripted_parts,
 )
+from tests.support.chat import chat_service
 
 TARGET_MS = 5.0
 CALL = {"expression": "(350 * 12) / 2 + sqrt(16)"}
@@ -59,7 +63,7 @@ def port_model(steps: int):
 
 
 def converse_model(steps: int):
-    return BedrockConverseGenerator(client=ScriptedConverseRuntime(script(steps)))
+    return BedrockConverseGenerator(BEDROCK_MODEL, client=ScriptedConverseRuntime(script(steps)))
 
 
 def openai_model(steps: int):
@@ -74,9 +78,7 @@ def openai_model(steps: int):
         return httpx.Response(200, headers={"content-type": "text/event-stream"},
                               content="".join(events).encode("utf-8"))
 
-    generator = OpenAICompatibleGenerator("http://model.invalid/v1", "bench")
-    generator.client = httpx.Client(base_url="http://model.invalid/v1", transport=httpx.MockTransport(handler))
-    return generator
+    return OpenAICompatibleGenerator("http://model.invalid/v1", "bench", transport=httpx.MockTransport(handler))
 
 
 class NoRetrieval:
@@ -85,8 +87,8 @@ class NoRetrieval:
 
 
 def turn_ms(make_model, steps: int, sessions: SqliteSessionStore) -> float:
-    chat = ChatService(NoRetrieval(), make_model(steps), sessions, tools=ToolRegistry([Calculator()]),
-                       limits=LoopLimits(max_steps=steps + 1, max_tokens=10**9, max_seconds=3600))
+    chat = chat_service(NoRetrieval(), make_model(steps), sessions, tools=ToolRegistry([Calculator()]),
+                        tool_max_steps=steps + 1, tool_max_tokens=10**9, tool_max_seconds=3600)
     frames: list[dict] = []
     started = time.perf_counter()
     chat.answer("bench", "What is 350 times 12, halved, plus the root of 16?", frames.append)

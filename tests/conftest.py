@@ -20,9 +20,10 @@ def fake_embedder() -> FakeHashingEmbedder:
 def real_embedder():
     """The real all-MiniLM-L6-v2, loaded once for the whole session."""
     pytest.importorskip("sentence_transformers", reason="the 'local' extra is not installed")
-    from ragchat.adapters.local.embedder import SentenceTransformerEmbedder
+    from ragchat.bootstrap import build_embedder
+    from ragchat.config import Settings
 
-    embedder = SentenceTransformerEmbedder()
+    embedder = build_embedder(Settings())
     embedder.warm_up()
     return embedder
 
@@ -45,3 +46,11 @@ def aws(monkeypatch):
         monkeypatch.setenv(key, value)
     with mock_aws():
         yield
+
+
+@pytest.fixture
+def event():
+    """events/<name> as a fresh dict: the very files `sam local invoke -e` uses."""
+    from tests.support.lambdas import load_event
+
+    return load_event

@@ -58,7 +58,8 @@ class FakeOpenSearch:
                 else:
                     doc_id = uuid.uuid4().hex[:20]
                     docs[doc_id] = copy.deepcopy(body[i + 1])
-                    items.append({"index": {"_index": meta["_index"], "_id": doc_id, "status": 201, "result": "created"}})
+                    items.append({"index": {"_index": meta["_index"], "_id": doc_id, "status": 201,
+                                            "result": "created"}})
                 i += 2
             elif kind == "delete":
                 found = docs.pop(meta["_id"], None) is not None
@@ -108,7 +109,7 @@ class FakeOpenSearch:
         if spec.get("type") != "most_fields":
             raise ValueError("the adapter sends multi_match of type most_fields")
         terms = set(analyze(spec["query"]))
-        scores = {doc_id: 0.0 for doc_id in docs}
+        scores = dict.fromkeys(docs, 0.0)
         for field_spec in spec["fields"]:
             field, _, boost = field_spec.partition("^")
             boost = float(boost or 1)
@@ -142,7 +143,7 @@ class FakeOpenSearch:
         else:
             matching = {i: d for i, d in docs.items() if self._matches(d, query)}
             multi = [q["multi_match"] for q in query.get("bool", {}).get("must", []) if "multi_match" in q]
-            scored = self._bm25(matching, multi[0]) if multi else {i: 1.0 for i in matching}
+            scored = self._bm25(matching, multi[0]) if multi else dict.fromkeys(matching, 1.0)
             ranked = sorted(scored, key=lambda i: -scored[i])
             for sort in reversed(body.get("sort", [])):
                 (field, order), = sort.items()

@@ -7,7 +7,11 @@ import re
 
 import numpy as np
 
+from ragchat.config import Settings
+
 _WORD = re.compile(r"\w+")
+DEFAULTS = Settings()
+BEDROCK_MODEL = DEFAULTS.bedrock_model_id  # the model the chat function names by default
 
 
 class FakeHashingEmbedder:
@@ -100,8 +104,9 @@ class FakeBedrockRuntime:
     the real ConverseStream API: messageStart, contentBlockDelta..., contentBlockStop, messageStop,
     metadata; and the response shape of Converse. It records the requests it gets."""
 
-    def __init__(self, pieces=("Hello", " there [1]."), stop_reason="end_turn", error_event=None, client_error=None):
-        self.pieces, self.stop_reason = list(pieces), stop_reason
+    def __init__(self, pieces=("Hello", " there [1]."), stop_reason="end_turn", error_event=None, client_error=None,
+                 completion=("How is ragchat deployed?",)):
+        self.pieces, self.stop_reason, self.completion = list(pieces), stop_reason, list(completion)
         self.error_event, self.client_error = error_event, client_error
         self.requests = []
 
@@ -120,7 +125,7 @@ class FakeBedrockRuntime:
 
     def converse(self, **request):
         self.requests.append(request)
-        return {"output": {"message": {"role": "assistant", "content": [{"text": "How is ragchat deployed?"}]}},
+        return {"output": {"message": {"role": "assistant", "content": [{"text": t} for t in self.completion]}},
                 "stopReason": "end_turn", "usage": {"inputTokens": 30, "outputTokens": 6, "totalTokens": 36}}
 
 
@@ -146,6 +151,15 @@ class FakeTitanRuntime:
         payload = json.dumps({"embedding": [float(x) for x in vector],
                               "inputTextTokenCount": len(request["inputText"].split())}).encode()
         return {"body": io.BytesIO(payload), "contentType": "application/json"}
+
+
+def titan_embedder(client=None, concurrency: int | None = None):
+    """The real Titan adapter, configured as the deployed stack configures it, over a FAKE runtime."""
+    from ragchat.adapters.aws.bedrock_embedder import BedrockTitanEmbedder
+
+    return BedrockTitanEmbedder(DEFAULTS.bedrock_embedding_model, DEFAULTS.embedding_dimension,
+                                concurrency=concurrency or DEFAULTS.embedding_concurrency,
+                                client=client or FakeTitanRuntime())
 
 
 # -- FAKE tool-using models ----------------------------------------------------------------------
@@ -190,8 +204,8 @@ class ScriptedConverseRuntime:
                            for p in _pieces(part[1])]
             else:
                 used_tools = True
-                events.append({"contentBlockStart": {"start": {"toolUse": {
-                    "toolUseId": f"tooluse_{len(self.requests)}_{index}", "name": part[1]}}, "contentBlockIndex": index}})
+                tool_use = {"toolUseId": f"tooluse_{len(self.requests)}_{index}", "name": part[1]}
+                events.append({"contentBlockStart": {"start": {"toolUse": tool_use}, "contentBlockIndex": index}})
                 events += [{"contentBlockDelta": {"delta": {"toolUse": {"input": p}}, "contentBlockIndex": index}}
                            for p in _pieces(_arguments(part[2]))]
             events.append({"contentBlockStop": {"contentBlockIndex": index}})

@@ -6,34 +6,25 @@ from __future__ import annotations
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 
+from ragchat.bootstrap import build_api_function, once
+from ragchat.config import Settings
+
 logger = Logger()
 tracer = Tracer()
 metrics = Metrics(namespace="ragchat")
-_asgi = None
 
 
-def asgi():
-    """Built on the first request of a container: FastAPI and the adapters load then (~0.3 s once)."""
-    global _asgi
-    if _asgi is None:
-        from mangum import Mangum
+def make_handler(runtime):
+    """The Lambda handler over `runtime()`, the app behind Mangum (FastAPI loads on the first
+    request of a container, ~0.3 s once)."""
 
-        from ragchat.bootstrap import build, build_sessions
-        from ragchat.config import Settings
-        from ragchat.server.app import AppContext, create_app, jwt_claims_identity
-        from ragchat.server.documents import S3Documents
+    @logger.inject_lambda_context
+    @tracer.capture_lambda_handler
+    @metrics.log_metrics
+    def handler(event: dict, context) -> dict:
+        return runtime()(event, context)
 
-        settings = Settings.from_env(backend="aws")
-        services = build(settings)
-        context = AppContext(store=services.store, sessions=build_sessions(settings),
-                             documents=S3Documents(services.store, settings.documents_bucket),
-                             identity=jwt_claims_identity, serve_page=False, manage_shared=False)
-        _asgi = Mangum(create_app(context), lifespan="off")
-    return _asgi
+    return handler
 
 
-@logger.inject_lambda_context
-@tracer.capture_lambda_handler
-@metrics.log_metrics
-def handler(event: dict, context) -> dict:
-    return asgi()(event, context)
+handler = make_handler(once(lambda: build_api_function(Settings.from_env(backend="aws"))))

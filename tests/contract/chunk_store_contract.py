@@ -13,9 +13,9 @@ EMBEDDER = FakeHashingEmbedder()
 
 
 def record(doc_id: str, path: str, doc_type: str = "markdown", content_hash: str = "h1", **extra) -> DocumentRecord:
-    values = dict(doc_id=doc_id, uri=f"file:///corpus/{path}", path=path, title=f"Title of {doc_id}",
-                  doc_type=doc_type, content_hash=content_hash, pipeline_version="p1", size=100,
-                  status="indexed", chunk_count=0, updated_at=1.0)
+    values = {"doc_id": doc_id, "uri": f"file:///corpus/{path}", "path": path, "title": f"Title of {doc_id}",
+                  "doc_type": doc_type, "content_hash": content_hash, "pipeline_version": "p1", "size": 100,
+                  "status": "indexed", "chunk_count": 0, "updated_at": 1.0}
     values.update(extra)
     return DocumentRecord(**values)
 
@@ -133,7 +133,7 @@ class ChunkStoreContract:
 
     def test_embedding_space_is_fixed_by_first_use(self, store):
         store.ensure_embedding_space(EMBEDDER.model_id, EMBEDDER.dimension)
-        with pytest.raises(EmbeddingSpaceMismatch, match="another data directory|another index"):
+        with pytest.raises(EmbeddingSpaceMismatch, match=r"another data directory|another index"):
             store.ensure_embedding_space("other/model", 1024)
 
     def test_empty_store_searches_return_nothing(self, store):

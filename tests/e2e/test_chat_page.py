@@ -7,11 +7,10 @@ import shutil
 import pytest
 
 from ragchat.adapters.aws.bedrock import BedrockConverseGenerator
-from ragchat.bootstrap import build
+from ragchat.bootstrap import build_core, build_local_server
 from ragchat.config import Settings
-from ragchat.server.background import running
-from ragchat.server.run import build_app
-from tests.fakes import ScriptedConverseRuntime
+from tests.fakes import BEDROCK_MODEL, ScriptedConverseRuntime, ScriptedGenerator
+from tests.support.servers import running
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (apt-get install chromium)")
@@ -31,11 +30,12 @@ The staging database password rotates every 17 days through the vault agent.
 def page(tmp_path, real_embedder, request):
     """The page on the local server; indirect parametrisation may pass a generator factory."""
     playwright_api = pytest.importorskip("playwright.sync_api")
-    services = build(Settings(data_dir=tmp_path / "data"), embedder=real_embedder)
+    settings = Settings(data_dir=tmp_path / "data")
     make_generator = getattr(request, "param", None)
-    app, watcher = build_app(services, tmp_path / "drop", generator=make_generator() if make_generator else None)
-    watcher.start()
-    with running(app) as address, playwright_api.sync_playwright() as playwright:
+    local = build_local_server(settings, watch=tmp_path / "drop", core=build_core(settings, embedder=real_embedder),
+                               generator=make_generator() if make_generator else None)
+    local.watcher.start()
+    with running(local.app) as address, playwright_api.sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=[
             "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
             "--disable-component-update", "--disable-sync", "--no-first-run"])
@@ -46,7 +46,7 @@ def page(tmp_path, real_embedder, request):
         page.wait_for_selector("#status[data-state=open]", timeout=15000)
         yield page, tmp_path
         browser.close()
-    watcher.stop.set()
+    local.watcher.stop.set()
 
 
 def upload_and_ask(page, tmp_path, question):
@@ -82,14 +82,36 @@ def test_chat_page_upload_ask_cite_reload(page):
 
 
 def test_chat_page_reconnects_after_a_dropped_connection(page):
-    page, _ = page
+    page, tmp_path = page
+    first = page.evaluate("state.socket")
     page.evaluate("state.socket.close()")
     page.wait_for_selector("#status[data-state=closed]", timeout=5000)
     page.wait_for_selector("#status[data-state=open]", timeout=15000)
-    page.fill("#question", "Is anything indexed?")
-    page.click("#send")
-    page.locator(".message.assistant .body").last.wait_for(timeout=15000)
+    assert page.evaluate("(first) => state.socket !== first", first)  # a new socket, not the old one revived
+    answer = upload_and_ask(page, tmp_path, "How often does the staging database password rotate?")
+    assert "17 days" in answer.locator(".body").inner_text()
     page.wait_for_function("!document.getElementById('send').disabled", timeout=15000)
+
+
+HOSTILE_ANSWER = (
+    'It rotates every 17 days [1]. <img src=x onerror="window.__pwned = true">'
+    '<script>window.__pwned = true</script><a href="javascript:window.__pwned = true" id="evil">click</a>'
+)
+
+
+@pytest.mark.parametrize("page", [lambda: ScriptedGenerator([HOSTILE_ANSWER])], indirect=True)
+def test_chat_page_sanitises_markup_in_the_answer(page):
+    """Model output (steered by a document) reaches the page as Markdown with raw HTML in it: the
+    page's sanitiser must stop every script, handler and javascript: URL (the CSP is bypassed here)."""
+    page, tmp_path = page
+    answer = upload_and_ask(page, tmp_path, "How often does the staging database password rotate?")
+    body = answer.locator(".body")
+    assert "17 days" in body.inner_text()
+    assert body.locator("script").count() == 0
+    assert body.locator("img").count() == 1 and body.locator("img").get_attribute("onerror") is None
+    assert body.locator("a[href^=javascript]").count() == 0
+    body.locator("img").dispatch_event("error")
+    assert page.evaluate("window.__pwned") is None
 
 
 QUERY_WITH_MARKUP = 'staging database password <img src=x onerror="window.__pwned = true"> rotation'
@@ -97,7 +119,7 @@ QUERY_WITH_MARKUP = 'staging database password <img src=x onerror="window.__pwne
 
 def tool_model():
     """The real Bedrock adapter over a FAKE scripted model that searches, then cites what it found."""
-    return BedrockConverseGenerator(client=ScriptedConverseRuntime([
+    return BedrockConverseGenerator(BEDROCK_MODEL, client=ScriptedConverseRuntime([
         [("tool", "search_documents", {"query": QUERY_WITH_MARKUP})],
         [("text", "It rotates every 17 days [1].")],
     ]))

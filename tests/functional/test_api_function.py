@@ -9,11 +9,13 @@ from botocore.config import Config
 
 from ragchat.adapters.aws.dynamodb_sessions import DynamoDbSessionStore
 from ragchat.adapters.aws.opensearch_store import OpenSearchChunkStore
-from ragchat.server.app import AppContext, create_app, jwt_claims_identity
-from ragchat.server.documents import S3Documents
+from ragchat.adapters.aws.s3_files import S3DocumentFiles
+from ragchat.bootstrap import build_api_function, build_core
+from ragchat.config import Settings
 from tests.contract.chunk_store_contract import EMBEDDER, put, record
 from tests.fake_opensearch import FakeOpenSearch
-from tests.functional.lambda_support import EVENTS, LambdaContext, load_function
+from tests.support.lambdas import LambdaContext, load_event, load_function
+from tests.support.template import create_table
 
 
 @pytest.fixture
@@ -23,11 +25,7 @@ def api(aws, monkeypatch):
     s3.create_bucket(Bucket="docs", CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
     s3.put_object(Bucket="docs", Key="guides/deploy.md", Body=b"# Deploy")
     dynamodb = boto3.client("dynamodb", region_name="eu-west-1")
-    dynamodb.create_table(
-        TableName="sessions", BillingMode="PAY_PER_REQUEST",
-        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"},
-                              {"AttributeName": "sk", "AttributeType": "S"}],
-        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}])
+    create_table(dynamodb, "SessionsTable", "sessions")
     store = OpenSearchChunkStore(FakeOpenSearch(), prefix="test")
     store.ensure_embedding_space(EMBEDDER.model_id, EMBEDDER.dimension)
     put(store, record("d1", "guides/deploy.md"), "deploy with sam")
@@ -37,19 +35,16 @@ def api(aws, monkeypatch):
     sessions = DynamoDbSessionStore("sessions", client=dynamodb)
     sessions.create_session("user-alice", "Alice's chat")
     sessions.create_session("user-bob", "Bob's chat")
-    app = load_function("api")
-    from mangum import Mangum
-
-    app._asgi = Mangum(create_app(AppContext(
-        store=store, sessions=sessions, documents=S3Documents(store, "docs", client=s3),
-        identity=jwt_claims_identity, serve_page=False, manage_shared=False)), lifespan="off")
-    return app, s3, store
+    settings = Settings(backend="aws")
+    function = build_api_function(settings, core=build_core(settings, store=store, embedder=EMBEDDER),
+                                  sessions=sessions, files=S3DocumentFiles(store, "docs", client=s3))
+    return load_function("api").make_handler(lambda: function), s3, store
 
 
-def call(app, name: str, **changes) -> tuple[int, dict]:
-    event = json.loads((EVENTS / name).read_text())
+def call(handler, name: str, **changes) -> tuple[int, dict]:
+    event = load_event(name)
     event.update(changes)
-    response = app.handler(event, LambdaContext())
+    response = handler(event, LambdaContext())
     return response["statusCode"], json.loads(response["body"])
 
 
@@ -77,18 +72,18 @@ def test_api_lists_only_the_callers_sessions(api):
 
 def test_api_without_verified_claims_is_refused_but_health_is_open(api):
     app, _, _ = api
-    event = json.loads((EVENTS / "http-list-sessions.json").read_text())
+    event = load_event("http-list-sessions.json")
     del event["requestContext"]["authorizer"]
-    assert app.handler(event, LambdaContext())["statusCode"] == 401
+    assert app(event, LambdaContext())["statusCode"] == 401
     status, body = call(app, "http-health.json")
     assert status == 200 and body["chunks"] == 3
 
 
-def delete(app, doc_id: str) -> int:
-    event = json.loads((EVENTS / "http-list-documents.json").read_text())
+def delete(handler, doc_id: str) -> int:
+    event = load_event("http-list-documents.json")
     event["requestContext"]["http"]["method"] = "DELETE"
     event["rawPath"] = event["requestContext"]["http"]["path"] = f"/api/documents/{doc_id}"
-    return app.handler(event, LambdaContext())["statusCode"]
+    return handler(event, LambdaContext())["statusCode"]
 
 
 def test_api_delete_document_removes_the_users_own_upload_and_its_chunks(api):

@@ -9,8 +9,10 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 from fastapi import FastAPI
 
-from ragchat.server.background import running
-from tests.functional.lambda_support import EVENTS, LambdaContext, load_function
+from ragchat.bootstrap import build_authorizer
+from ragchat.config import Settings
+from tests.support.lambdas import LambdaContext, load_event, load_function
+from tests.support.servers import running
 
 CLIENT_ID = "app-client-1"
 
@@ -22,6 +24,7 @@ def jwk_of(private_key, kid: str) -> dict:
 
 @pytest.fixture
 def authorizer(monkeypatch):
+    """The function's handler over an Authorizer that trusts a FAKE issuer on loopback."""
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     app, fetches = FastAPI(), []
 
@@ -32,10 +35,9 @@ def authorizer(monkeypatch):
 
     with running(app) as address:
         issuer = f"http://{address}"
-        monkeypatch.setenv("RAGCHAT_TOKEN_ISSUER", issuer)
-        monkeypatch.setenv("RAGCHAT_USER_POOL_CLIENT_ID", CLIENT_ID)
         monkeypatch.setenv("POWERTOOLS_SERVICE_NAME", "ragchat-authorizer")
-        module = load_function("authorizer")
+        runtime = build_authorizer(Settings(token_issuer=issuer, user_pool_client_id=CLIENT_ID))
+        handler = load_function("authorizer").make_handler(lambda: runtime)
 
         def token(**overrides) -> str:
             claims = {"sub": "user-alice", "iss": issuer, "aud": CLIENT_ID, "token_use": "id",
@@ -45,11 +47,11 @@ def authorizer(monkeypatch):
             claims.pop("_key", None)
             return jwt.encode(claims, signing_key, algorithm="RS256", headers={"kid": "k1"})
 
-        yield module, token, fetches
+        yield handler, token, fetches
 
 
 def connect_event(token: str | None) -> dict:
-    event = json.loads((EVENTS / "ws-connect.json").read_text())
+    event = load_event("ws-connect.json")
     event["methodArn"] = "arn:aws:execute-api:eu-west-1:123456789012:abc123/dev/$connect"
     event["type"] = "REQUEST"
     event["queryStringParameters"] = {"token": token} if token is not None else {}
@@ -57,9 +59,9 @@ def connect_event(token: str | None) -> dict:
 
 
 def test_authorizer_allows_a_valid_token_and_caches_the_jwks(authorizer):
-    module, token, fetches = authorizer
+    handler, token, fetches = authorizer
     for _ in range(3):
-        result = module.handler(connect_event(token()), LambdaContext())
+        result = handler(connect_event(token()), LambdaContext())
         assert result["policyDocument"]["Statement"][0]["Effect"] == "Allow"
         assert result["context"] == {"userId": "user-alice"} and result["principalId"] == "user-alice"
     assert len(fetches) == 1
@@ -67,7 +69,7 @@ def test_authorizer_allows_a_valid_token_and_caches_the_jwks(authorizer):
 
 @pytest.mark.parametrize("case", ["expired", "other_client", "other_key", "garbage", "missing", "access_token_other"])
 def test_authorizer_denies_bad_tokens(authorizer, case):
-    module, token, _ = authorizer
+    handler, token, _ = authorizer
     other_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     tokens = {
         "expired": lambda: token(exp=int(time.time()) - 10),
@@ -77,6 +79,6 @@ def test_authorizer_denies_bad_tokens(authorizer, case):
         "missing": lambda: None,
         "access_token_other": lambda: token(token_use="access", client_id="someone-else"),
     }
-    result = module.handler(connect_event(tokens[case]()), LambdaContext())
+    result = handler(connect_event(tokens[case]()), LambdaContext())
     assert result["policyDocument"]["Statement"][0]["Effect"] == "Deny"
     assert "context" not in result

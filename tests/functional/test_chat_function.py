@@ -1,5 +1,6 @@
-"""The chat function fed events/ws-*.json: DynamoDB and the API Gateway Management API under moto;
-FAKES for OpenSearch, Titan and Bedrock ConverseStream (moto emulates none of them)."""
+"""The chat function fed events/ws-*.json: DynamoDB and the API Gateway Management API under moto
+(the tables made from template.yaml's own definitions); FAKES for OpenSearch, Titan and Bedrock
+ConverseStream (moto emulates none of them)."""
 
 import json
 from urllib.parse import quote
@@ -8,43 +9,30 @@ import boto3
 import pytest
 from moto.apigatewaymanagementapi.models import apigatewaymanagementapi_backends
 
+from ragchat.adapters.aws.apigw_sink import ApiGatewayConnectionSink
 from ragchat.adapters.aws.bedrock import BedrockConverseGenerator
-from ragchat.adapters.aws.bedrock_embedder import BedrockTitanEmbedder
+from ragchat.adapters.aws.dynamodb_connections import DynamoDbConnectionStore
+from ragchat.adapters.aws.dynamodb_sessions import DynamoDbSessionStore
 from ragchat.adapters.aws.opensearch_store import OpenSearchChunkStore
-from ragchat.bootstrap import build, build_chat
+from ragchat.bootstrap import build_core, build_websocket_function
+from ragchat.config import Settings
 from ragchat.domain import Chunk, DocumentRecord
 from tests.fake_opensearch import FakeOpenSearch
-from tests.fakes import FakeTitanRuntime, ScriptedConverseRuntime
-from tests.functional.lambda_support import EVENTS, LambdaContext, load_function
+from tests.fakes import BEDROCK_MODEL, ScriptedConverseRuntime, titan_embedder
+from tests.support.lambdas import LambdaContext, load_function
+from tests.support.template import create_table
 
 CONNECTION = "QyMmLcWmDoECHfQ="
 
 
-class RecordingLambda:
-    def __init__(self):
-        self.invocations = []
-
-    def invoke(self, **request):
-        self.invocations.append(request)
-        return {"StatusCode": 202}
-
-
-def table(client, name, key):
-    client.create_table(TableName=name, BillingMode="PAY_PER_REQUEST",
-                        AttributeDefinitions=[{"AttributeName": k, "AttributeType": "S"} for k in key],
-                        KeySchema=[{"AttributeName": k, "KeyType": t} for k, t in zip(key, ("HASH", "RANGE"))])
-
-
 @pytest.fixture
 def chat(aws, monkeypatch):
-    for key, value in {"POWERTOOLS_SERVICE_NAME": "ragchat-chat", "RAGCHAT_SESSIONS_TABLE": "sessions",
-                       "RAGCHAT_CONNECTIONS_TABLE": "connections"}.items():
-        monkeypatch.setenv(key, value)
+    monkeypatch.setenv("POWERTOOLS_SERVICE_NAME", "ragchat-chat")
     dynamodb = boto3.client("dynamodb", region_name="eu-west-1")
-    table(dynamodb, "sessions", ["pk", "sk"])
-    table(dynamodb, "connections", ["connection_id"])
+    create_table(dynamodb, "SessionsTable", "sessions")
+    create_table(dynamodb, "ConnectionsTable", "connections")
     store = OpenSearchChunkStore(FakeOpenSearch(), prefix="test")
-    embedder = BedrockTitanEmbedder(client=FakeTitanRuntime())
+    embedder = titan_embedder()
     store.ensure_embedding_space(embedder.model_id, embedder.dimension)
     text = "Deploy the stack with sam build and sam deploy guided."
     store.replace_documents([(
@@ -53,22 +41,24 @@ def chat(aws, monkeypatch):
         [Chunk(chunk_id="c1", doc_id="d1", position=0, text=text, title="Deploying", path="deploy.md",
                uri="s3://docs/deploy.md", doc_type="markdown")],
         embedder.embed_documents(["Deploying\n\n" + text]))])
-    app = load_function("chat")
-    app.lambda_client = RecordingLambda()
-    monkeypatch.setattr(app, "build", lambda settings: build(settings, store=store, embedder=embedder))
-    monkeypatch.setattr(app, "build_chat", lambda services: build_chat(
-        services, generator=BedrockConverseGenerator(client=ScriptedConverseRuntime([
-            [("tool", "search_documents", {"query": "deploy the stack"})], [("text", "Use sam deploy [1].")]]))))
-    return app, dynamodb
-
-
-def event(name: str) -> dict:
-    return json.loads((EVENTS / name).read_text())
+    answers_later: list[dict] = []
+    settings = Settings(backend="aws", generator="bedrock")
+    function = build_websocket_function(
+        settings, core=build_core(settings, store=store, embedder=embedder),
+        generator=BedrockConverseGenerator(BEDROCK_MODEL, client=ScriptedConverseRuntime([
+            [("tool", "search_documents", {"query": "deploy the stack"})], [("text", "Use sam deploy [1].")]])),
+        sessions=DynamoDbSessionStore("sessions", client=dynamodb),
+        connections=DynamoDbConnectionStore("connections", client=dynamodb),
+        sink_for=lambda url: ApiGatewayConnectionSink(url, client=boto3.client(
+            "apigatewaymanagementapi", region_name="eu-west-1", endpoint_url=url)),
+        answer_later=answers_later.append)
+    return load_function("chat").make_handler(lambda: function), dynamodb, answers_later
 
 
 def posted_frames(connection_id: str) -> list[dict]:
     # moto keeps the connection id as it appeared in the URL path (percent-encoded)
-    connection = apigatewaymanagementapi_backends["123456789012"]["eu-west-1"].connections[quote(connection_id, safe="")]
+    connections = apigatewaymanagementapi_backends["123456789012"]["eu-west-1"].connections
+    connection = connections[quote(connection_id, safe="")]
     data = connection.data.decode()
     frames, decoder, index = [], json.JSONDecoder(), 0
     while index < len(data):
@@ -77,19 +67,19 @@ def posted_frames(connection_id: str) -> list[dict]:
     return frames
 
 
-def test_chat_function_connect_send_answer_disconnect(chat):
-    app, dynamodb = chat
-    assert app.handler(event("ws-connect.json"), LambdaContext())["statusCode"] == 200
+def test_chat_function_connect_send_answer_disconnect(chat, event):
+    handler, dynamodb, answers_later = chat
+    assert handler(event("ws-connect.json"), LambdaContext())["statusCode"] == 200
     stored = dynamodb.get_item(TableName="connections", Key={"connection_id": {"S": CONNECTION}})["Item"]
     assert stored["user_id"]["S"] == "user-alice"
 
-    assert app.handler(event("ws-send-message.json"), LambdaContext())["statusCode"] == 200
-    (invocation,) = app.lambda_client.invocations  # acknowledged at once, answered asynchronously
-    assert invocation["InvocationType"] == "Event"
-    assert app.handler(json.loads(invocation["Payload"]), LambdaContext())["statusCode"] == 200
+    assert handler(event("ws-send-message.json"), LambdaContext())["statusCode"] == 200
+    (later,) = answers_later  # acknowledged at once, answered asynchronously
+    assert later["ragchatAnswer"] is True and later["body"] == event("ws-send-message.json")["body"]
+    assert handler(later, LambdaContext())["statusCode"] == 200
 
     frames = posted_frames(CONNECTION)
-    assert [f["type"] for f in frames][0] == "start" and [f["type"] for f in frames][-2:] == ["sources", "end"]
+    assert next(f["type"] for f in frames) == "start" and [f["type"] for f in frames][-2:] == ["sources", "end"]
     assert [(f["name"], f["status"]) for f in frames if f["type"] == "tool"] == [
         ("search_documents", "started"), ("search_documents", "done")]  # the deployed default uses tools
     assert "".join(f["text"] for f in frames if f["type"] == "delta") == "Use sam deploy [1]."
@@ -97,12 +87,13 @@ def test_chat_function_connect_send_answer_disconnect(chat):
     messages = dynamodb.scan(TableName="sessions")["Items"]
     assert sorted(i["sk"]["S"].split("#")[0] for i in messages) == ["MSG", "MSG", "SESSION"]
 
-    assert app.handler(event("ws-disconnect.json"), LambdaContext())["statusCode"] == 200
+    assert handler(event("ws-disconnect.json"), LambdaContext())["statusCode"] == 200
     assert "Item" not in dynamodb.get_item(TableName="connections", Key={"connection_id": {"S": CONNECTION}})
 
 
-def test_chat_function_refuses_connect_without_authorizer_context(chat):
-    app, _ = chat
+def test_chat_function_refuses_connect_without_authorizer_context(chat, event):
+    handler, dynamodb, _ = chat
     unauthenticated = event("ws-connect.json")
     del unauthenticated["requestContext"]["authorizer"]
-    assert app.handler(unauthenticated, LambdaContext())["statusCode"] == 401
+    assert handler(unauthenticated, LambdaContext())["statusCode"] == 401
+    assert dynamodb.scan(TableName="connections")["Items"] == []

@@ -7,15 +7,10 @@ import httpx
 import pytest
 from websockets.sync.client import connect
 
-from ragchat.bootstrap import build, build_chat
-from ragchat.chat.routes import ChatRoutes, InMemoryConnections
+from ragchat.bootstrap import build_core, build_local_server, build_sessions
 from ragchat.config import Settings
-from ragchat.server.app import AppContext, create_app, local_identity
-from ragchat.server.documents import LocalDocuments
-from ragchat.server.run import FolderWatcher
-from ragchat.server.websocket import LocalConnectionSink
 from tests.fakes import FakeHashingEmbedder, ScriptedGenerator
-from ragchat.server.background import running
+from tests.support.servers import running
 
 
 class SlowGenerator(ScriptedGenerator):
@@ -37,18 +32,14 @@ def server(tmp_path, request):
     drop = tmp_path / "drop"
     drop.mkdir()
     (drop / "deploy.md").write_text("# Deploy\n\nDeploy the stack with sam deploy guided.\n")
-    services = build(Settings(data_dir=tmp_path / "data"), embedder=FakeHashingEmbedder())
-    chat = build_chat(services, generator=generator)
-    watcher = FolderWatcher(drop, services, debounce_ms=100)
-    sink = LocalConnectionSink()
-    context = AppContext(store=services.store, sessions=chat.sessions,
-                         routes=ChatRoutes(chat, chat.sessions, InMemoryConnections(), sink), sink=sink,
-                         documents=LocalDocuments(services.store, drop, watcher.ingest_file),
-                         identity=local_identity(None))
-    watcher.start()
-    with running(create_app(context)) as address:
-        yield {"address": address, "drop": drop, "sessions": chat.sessions, "store": services.store}
-    watcher.stop.set()
+    settings = Settings(data_dir=tmp_path / "data")
+    core = build_core(settings, embedder=FakeHashingEmbedder())
+    local = build_local_server(settings, watch=drop, core=core, generator=generator)
+    local.watcher.debounce_ms = 100
+    local.watcher.start()
+    with running(local.app) as address:
+        yield {"address": address, "drop": drop, "sessions": build_sessions(settings), "store": core.store}
+    local.watcher.stop.set()
 
 
 def frames_until_end(ws, request_id=None) -> list[dict]:
@@ -139,9 +130,12 @@ def test_server_rest_api_upload_documents_and_sessions(server):
     assert len(httpx.get(f"{base}/api/sessions/{session_id}").json()["messages"]) == 2
     assert httpx.delete(f"{base}/api/sessions/{session_id}").status_code == 200
     assert httpx.get(f"{base}/api/sessions/{session_id}").status_code == 404
+    uploaded = server["drop"] / "uploads" / "local" / "notes.txt"
+    assert uploaded.read_bytes() == b"The office cat is called Miso."
     doc_id = documents["uploads/local/notes.txt"]["docId"]
     assert httpx.delete(f"{base}/api/documents/{doc_id}").json()["deletedChunks"] == 1
-    assert not (server["drop"] / "uploads" / "notes.txt").exists()
+    assert not uploaded.exists()  # else the watcher would bring the document back
+    assert "uploads/local/notes.txt" not in {d["path"] for d in httpx.get(f"{base}/api/documents").json()["documents"]}
 
 
 def test_server_page_is_served_with_a_strict_content_security_policy(server):
@@ -169,18 +163,19 @@ def test_server_drop_folder_adds_changes_and_removes_within_seconds(server):
 
 
 def test_server_with_a_token_refuses_requests_without_it(tmp_path):
-    services = build(Settings(data_dir=tmp_path / "data"), embedder=FakeHashingEmbedder())
-    chat = build_chat(services, generator=ScriptedGenerator())
-    sink = LocalConnectionSink()
-    context = AppContext(store=services.store, sessions=chat.sessions, sink=sink,
-                         routes=ChatRoutes(chat, chat.sessions, InMemoryConnections(), sink),
-                         documents=LocalDocuments(services.store, None, None), identity=local_identity("s3cret"))
-    with running(create_app(context)) as address:
+    from websockets.exceptions import InvalidStatus
+
+    settings = Settings(data_dir=tmp_path / "data", local_token="s3cret")
+    local = build_local_server(settings, watch=None, core=build_core(settings, embedder=FakeHashingEmbedder()),
+                               generator=ScriptedGenerator())
+    with running(local.app) as address:
         assert httpx.get(f"http://{address}/api/sessions").status_code == 401
-        assert httpx.get(f"http://{address}/api/sessions", headers={"Authorization": "Bearer s3cret"}).status_code == 200
-        with pytest.raises(Exception):
-            with connect(f"ws://{address}/ws") as ws:
-                ws.recv(timeout=5)
+        bearer = {"Authorization": "Bearer s3cret"}
+        assert httpx.get(f"http://{address}/api/sessions", headers=bearer).status_code == 200
+        for url in (f"ws://{address}/ws", f"ws://{address}/ws?token=wrong"):
+            with pytest.raises(InvalidStatus) as refused:
+                connect(url, open_timeout=5)
+            assert refused.value.response.status_code == 403  # the handshake is refused, not timed out
         with connect(f"ws://{address}/ws?token=s3cret") as ws:
             ws.send(json.dumps({"action": "ping", "requestId": "p"}))
             assert json.loads(ws.recv(timeout=5))["type"] == "pong"

@@ -6,6 +6,7 @@ are the real ones. `benchmarks/portfolio_ingest.py` runs the same corpus with th
 
 from ragchat.adapters.local.folder import FolderSource
 from ragchat.adapters.local.sqlite_store import SqliteChunkStore
+from ragchat.config import Settings
 from ragchat.ingest.chunking import StructuredChunker
 from ragchat.ingest.pipeline import IngestPipeline
 from tests.conftest import shared_dataset
@@ -15,11 +16,13 @@ from tests.fakes import FakeHashingEmbedder
 def test_portfolio_corpus_ingests_without_failures_and_reingest_writes_nothing(tmp_path):
     corpus = shared_dataset("portfolio")
     store = SqliteChunkStore(tmp_path / "store.db")
-    pipeline = IngestPipeline(store, FakeHashingEmbedder(), StructuredChunker())
+    settings = Settings()
+    pipeline = IngestPipeline(store, FakeHashingEmbedder(), StructuredChunker(settings.chunk_tokens,
+                              settings.chunk_overlap), max_file_bytes=settings.max_file_bytes)
 
     first = pipeline.sync(FolderSource(corpus))
     assert first.seen == 770
-    assert first.skipped == []
+    assert first.rejected == [] and first.failed == []
     assert first.added == 770
     assert first.chunks_written == store.count_chunks() > 770
 

@@ -12,16 +12,19 @@ from websockets.sync.client import connect
 from ragchat.adapters.aws.bedrock import BedrockConverseGenerator
 from ragchat.adapters.local.folder import FolderSource
 from ragchat.adapters.openai_compat import OpenAICompatibleGenerator
-from ragchat.bootstrap import build, build_chat
-from ragchat.chat.routes import ChatRoutes, InMemoryConnections
+from ragchat.bootstrap import build_core, build_local_server, build_sessions
 from ragchat.chat.tool_loop import LAST_CALL
 from ragchat.config import Settings
-from ragchat.server.app import AppContext, create_app, local_identity
-from ragchat.server.background import running
-from ragchat.server.documents import LocalDocuments
-from ragchat.server.websocket import LocalConnectionSink
-from tests.fakes import FakeHashingEmbedder, ScriptedConverseRuntime, openai_tool_results, scripted_openai_app
+from ragchat.server.identity import local_identity
+from tests.fakes import (
+    BEDROCK_MODEL,
+    FakeHashingEmbedder,
+    ScriptedConverseRuntime,
+    openai_tool_results,
+    scripted_openai_app,
+)
 from tests.functional.test_local_server import ask
+from tests.support.servers import running
 
 BOB_SECRET = "Bob's salary review: the raise is 14 percent, effective March."
 INJECTION = (
@@ -59,7 +62,7 @@ class Wire:
 def wire(kind, script):
     if kind == "converse":
         runtime = ScriptedConverseRuntime(script)
-        yield Wire(kind, BedrockConverseGenerator("anthropic.claude-3-5-haiku-20241022-v1:0", client=runtime),
+        yield Wire(kind, BedrockConverseGenerator(BEDROCK_MODEL, client=runtime),
                    runtime.requests, ScriptedConverseRuntime.tool_results)
         return
     app, seen = scripted_openai_app(script)
@@ -72,15 +75,13 @@ def wire(kind, script):
 def server(tmp_path, generator, user="alice", **settings):
     root = tmp_path / "docs"
     corpus(root)
-    services = build(Settings(data_dir=tmp_path / "data", **settings), embedder=FakeHashingEmbedder())
-    services.pipeline.sync(FolderSource(root))
-    chat = build_chat(services, generator=generator)
-    sink = LocalConnectionSink()
-    context = AppContext(store=services.store, sessions=chat.sessions,
-                         routes=ChatRoutes(chat, chat.sessions, InMemoryConnections(), sink), sink=sink,
-                         documents=LocalDocuments(services.store, None, None), identity=local_identity(None, user))
-    with running(create_app(context)) as address:
-        yield {"address": address, "store": services.store, "sessions": chat.sessions}
+    config = Settings(data_dir=tmp_path / "data", **settings)
+    core = build_core(config, embedder=FakeHashingEmbedder())
+    core.pipeline.sync(FolderSource(root))
+    local = build_local_server(config, watch=None, core=core, generator=generator,
+                               identity=local_identity(None, user))
+    with running(local.app) as address:
+        yield {"address": address, "store": core.store, "sessions": build_sessions(config)}
 
 
 def numbers(text: str) -> list[int]:

@@ -7,6 +7,7 @@
 
 import json
 import os
+import time
 import uuid
 
 import pytest
@@ -45,10 +46,30 @@ class TestDeployedChunkStore(ChunkStoreContract):
         return store
 
 
-def test_deployed_bucket_accepts_a_document(outputs):
+def wait_for(condition, seconds: float = 300, every: float = 5):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(every)
+    return False
+
+
+def test_deployed_bucket_ingests_and_removes_a_document(outputs):
+    """Through the real bucket, queue and ingest function: a put becomes searchable, a delete removes it."""
     import boto3
 
-    key = f"itest/{uuid.uuid4().hex}.md"
+    from ragchat.adapters.aws.opensearch_store import OpenSearchChunkStore
+
+    store = OpenSearchChunkStore.for_collection(outputs["CollectionEndpoint"], os.environ["AWS_REGION"],
+                                                prefix=os.environ.get("RAGCHAT_INDEX_PREFIX", "ragchat-dev"))
+    bucket, key = outputs["DocumentsBucketName"], f"itest/{uuid.uuid4().hex}.md"
+    marker = uuid.uuid4().hex
     s3 = boto3.client("s3")
-    s3.put_object(Bucket=outputs["DocumentsBucketName"], Key=key, Body=b"# Integration\n\nHello from the tests.\n")
-    s3.delete_object(Bucket=outputs["DocumentsBucketName"], Key=key)
+    s3.put_object(Bucket=bucket, Key=key, Body=f"# Integration\n\nThe marker is {marker}.\n".encode())
+    try:
+        assert wait_for(lambda: any(h.chunk.path == key for h in store.keyword_search(marker, k=5))), \
+            "the document never became searchable"
+    finally:
+        s3.delete_object(Bucket=bucket, Key=key)
+    assert wait_for(lambda: not any(d.path == key for d in store.list_documents())), "the delete was never applied"

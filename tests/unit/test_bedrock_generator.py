@@ -4,7 +4,7 @@ from botocore.exceptions import ClientError
 from ragchat.adapters.aws.bedrock import BedrockConverseGenerator
 from ragchat.domain import GenerationRequest, Turn
 from ragchat.errors import GenerationError
-from tests.fakes import FakeBedrockRuntime
+from tests.fakes import BEDROCK_MODEL, FakeBedrockRuntime
 
 REQUEST = GenerationRequest(system="cite sources", turns=(Turn("user", "q1"), Turn("assistant", "a1"),
                                                           Turn("user", "Sources: ...\n\nQuestion: q2")),
@@ -26,18 +26,22 @@ def test_bedrock_generator_streams_text_and_maps_the_converse_request():
 
 def test_bedrock_generator_reports_max_tokens_and_stream_errors():
     out = []
-    result = BedrockConverseGenerator(client=FakeBedrockRuntime(stop_reason="max_tokens")).stream(REQUEST, out.append)
+    generator = BedrockConverseGenerator(BEDROCK_MODEL, client=FakeBedrockRuntime(stop_reason="max_tokens"))
+    result = generator.stream(REQUEST, out.append)
     assert result.stop_reason == "max_tokens"
     failing = FakeBedrockRuntime(error_event={"modelStreamErrorException": {"message": "boom"}})
     with pytest.raises(GenerationError, match="modelStreamErrorException"):
-        BedrockConverseGenerator(client=failing).stream(REQUEST, [].append)
+        BedrockConverseGenerator(BEDROCK_MODEL, client=failing).stream(REQUEST, [].append)
 
 
 def test_bedrock_generator_client_errors_become_generation_errors():
     error = ClientError({"Error": {"Code": "AccessDeniedException", "Message": "no model access"}}, "ConverseStream")
     with pytest.raises(GenerationError, match="no model access"):
-        BedrockConverseGenerator(client=FakeBedrockRuntime(client_error=error)).stream(REQUEST, [].append)
+        BedrockConverseGenerator(BEDROCK_MODEL, client=FakeBedrockRuntime(client_error=error)).stream(
+            REQUEST, [].append)
 
 
 def test_bedrock_generator_complete_joins_text_blocks():
-    assert BedrockConverseGenerator(client=FakeBedrockRuntime()).complete("s", "p") == "How is ragchat deployed?"
+    runtime = FakeBedrockRuntime(completion=["How is ", "ragchat deployed?"])
+    assert BedrockConverseGenerator(BEDROCK_MODEL, client=runtime).complete("s", "p") == "How is ragchat deployed?"
+    assert runtime.requests[0]["messages"] == [{"role": "user", "content": [{"text": "p"}]}]

@@ -3,12 +3,11 @@ import pytest
 from ragchat.adapters.local.sessions import SqliteSessionStore
 from ragchat.adapters.local.sqlite_store import SqliteChunkStore
 from ragchat.chat.prompting import NO_SOURCES_ANSWER
-from ragchat.chat.service import ChatService
 from ragchat.domain import ToolCall
 from ragchat.errors import ClientGone, GenerationError, SessionNotFound
-from ragchat.retrieval.retriever import HybridRetriever
 from tests.contract.chunk_store_contract import EMBEDDER, put, record
 from tests.fakes import ScriptedGenerator, ScriptedToolGenerator
+from tests.support.chat import chat_service, retriever_over
 
 
 @pytest.fixture
@@ -17,12 +16,12 @@ def stack(tmp_path):
     store.ensure_embedding_space(EMBEDDER.model_id, EMBEDDER.dimension)
     put(store, record("d1", "deploy.md"), "deploy the stack with sam deploy guided", "delete the stack with sam delete")
     put(store, record("d2", "costs.md"), "opensearch serverless collections cost money at rest")
-    return HybridRetriever(store, EMBEDDER), SqliteSessionStore(tmp_path / "sessions.db")
+    return retriever_over(store, EMBEDDER), SqliteSessionStore(tmp_path / "sessions.db")
 
 
 def chat(stack, generator=None):
     retriever, sessions = stack
-    return ChatService(retriever, generator or ScriptedGenerator(), sessions)
+    return chat_service(retriever, generator or ScriptedGenerator(), sessions)
 
 
 def test_chat_streams_start_deltas_sources_end_and_stores_both_turns(stack):
@@ -110,12 +109,12 @@ def test_chat_single_retrieval_never_uses_another_users_upload(stack):
 
 
 def tool_chat(stack, replies):
-    from ragchat.chat.service import relevance_gate
+    from ragchat.retrieval.relevance import relevance_gate
     from ragchat.tools import default_tools
 
     retriever, sessions = stack
     tools = default_tools(retriever, retriever.store, relevance_gate(0.0))
-    return ChatService(retriever, ScriptedToolGenerator(replies), sessions, tools=tools)
+    return chat_service(retriever, ScriptedToolGenerator(replies), sessions, tools=tools)
 
 
 def test_chat_with_tools_lets_the_model_search_instead_of_retrieving_up_front(stack):
@@ -168,10 +167,10 @@ def test_chat_with_tools_keeps_what_was_said_when_the_model_fails_mid_loop(stack
             return super().stream(request, on_text)
 
     retriever, sessions = stack
-    from ragchat.chat.service import relevance_gate
+    from ragchat.retrieval.relevance import relevance_gate
     from ragchat.tools import default_tools
 
-    service = ChatService(retriever, FailingSecondCall([("Looking it up.", [
+    service = chat_service(retriever, FailingSecondCall([("Looking it up.", [
         ToolCall("t1", "search_documents", {"query": "deploy"})], 10)]), sessions,
         tools=default_tools(retriever, retriever.store, relevance_gate(0.0)))
     frames = []

@@ -1,3 +1,5 @@
+import itertools
+
 import pytest
 
 from ragchat.domain import ParsedDocument, Section, SourceObject
@@ -45,7 +47,7 @@ def test_chunks_stay_within_the_token_budget_and_cover_every_sentence():
 
 def test_consecutive_chunks_overlap_by_whole_sentences():
     chunks = StructuredChunker(60, 12).split(doc(Section(sentences(30))), OBJ, "h")
-    for previous, current in zip(chunks, chunks[1:]):
+    for previous, current in itertools.pairwise(chunks):
         last_sentence = previous.text.rsplit(". ", 1)[-1]
         assert current.text.startswith(last_sentence.rstrip(".")), (previous.text, current.text)
         assert count_tokens(last_sentence) <= 12

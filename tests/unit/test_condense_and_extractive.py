@@ -43,8 +43,8 @@ def source(n: int, heading_path: tuple[str, ...] = ()) -> Source:
 
 def extract(question: str, passages: list[str], headings: list[tuple[str, ...]] | None = None) -> str:
     headings = headings or [()] * len(passages)
-    request = GenerationRequest(system="", turns=(), question=question,
-                                sources=tuple(source(i + 1, h) for i, h in enumerate(headings)), passages=tuple(passages))
+    sources = tuple(source(i + 1, h) for i, h in enumerate(headings))
+    request = GenerationRequest(system="", turns=(), question=question, sources=sources, passages=tuple(passages))
     out: list[str] = []
     ExtractiveGenerator(max_sentences=2).stream(request, out.append)
     return "".join(out)

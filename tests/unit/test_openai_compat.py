@@ -1,110 +1,38 @@
-"""The OpenAI-compatible adapter against a FAKE endpoint served over a real socket, speaking the
-wire format of /v1/chat/completions (server-sent events, `data: [DONE]`)."""
+"""The OpenAI-compatible adapter's reading of streamed replies, fed server-sent events through an
+httpx mock transport (the same wire format a real endpoint sends; tests over a real socket are in
+tests/functional/test_openai_compat.py)."""
 
 import json
 
-import pytest
-from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse, StreamingResponse
+import httpx
 
 from ragchat.adapters.openai_compat import OpenAICompatibleGenerator
 from ragchat.domain import GenerationRequest, Turn
-from ragchat.errors import GenerationError
-from ragchat.server.background import running
-
-
-def fake_openai_app(pieces: list[str], status: int = 200) -> tuple[FastAPI, list]:
-    app, seen = FastAPI(), []
-
-    @app.post("/v1/chat/completions")
-    async def completions(request: Request):
-        body = await request.json()
-        seen.append(body)
-        if status != 200:
-            return JSONResponse({"error": {"message": "model not found"}}, status_code=status)
-        if not body.get("stream"):
-            return {"id": "c1", "object": "chat.completion", "model": body["model"],
-                    "choices": [{"index": 0, "message": {"role": "assistant", "content": "Standalone?"},
-                                 "finish_reason": "stop"}]}
-
-        def events():
-            for piece in pieces:
-                chunk = {"id": "c1", "object": "chat.completion.chunk", "model": body["model"],
-                         "choices": [{"index": 0, "delta": {"content": piece}, "finish_reason": None}]}
-                yield f"data: {json.dumps(chunk)}\n\n"
-            done = {"id": "c1", "object": "chat.completion.chunk", "choices": [{"index": 0, "delta": {},
-                                                                                 "finish_reason": "stop"}]}
-            yield f"data: {json.dumps(done)}\n\n"
-            usage = {"id": "c1", "object": "chat.completion.chunk", "choices": [],
-                     "usage": {"prompt_tokens": 42, "completion_tokens": len(pieces)}}
-            yield f"data: {json.dumps(usage)}\n\ndata: [DONE]\n\n"
-
-        return StreamingResponse(events(), media_type="text/event-stream")
-
-    return app, seen
-
 
 REQUEST = GenerationRequest(system="be brief", turns=(Turn("user", "Sources: [1] ...\n\nQuestion: q"),),
                             question="q", sources=())
 
 
-def test_openai_adapter_streams_pieces_and_reads_usage():
-    app, seen = fake_openai_app(["Hello", " world", " [1]"])
-    with running(app) as address:
-        generator = OpenAICompatibleGenerator(f"http://{address}/v1", "llama3.1", api_key="k")
-        out = []
-        result = generator.stream(REQUEST, out.append)
-        assert generator.complete("rewrite", "and it?") == "Standalone?"
-    assert out == ["Hello", " world", " [1]"]
-    assert (result.input_tokens, result.output_tokens, result.stop_reason) == (42, 3, "end_turn")
-    assert seen[0]["messages"] == [{"role": "system", "content": "be brief"},
-                                   {"role": "user", "content": "Sources: [1] ...\n\nQuestion: q"}]
-    assert seen[0]["stream"] is True and seen[0]["model"] == "llama3.1"
+def serving(body: str) -> OpenAICompatibleGenerator:
+    """The adapter over a transport that answers every request with this event stream."""
+    return OpenAICompatibleGenerator("http://model.invalid/v1", "m", transport=httpx.MockTransport(
+        lambda request: httpx.Response(200, content=body.encode(), headers={"content-type": "text/event-stream"})))
 
 
-def test_openai_adapter_turns_http_errors_into_generation_errors():
-    app, _ = fake_openai_app([], status=404)
-    with running(app) as address:
-        generator = OpenAICompatibleGenerator(f"http://{address}/v1", "missing-model")
-        with pytest.raises(GenerationError, match="404"):
-            generator.stream(REQUEST, [].append)
-        with pytest.raises(GenerationError):
-            generator.complete("s", "p")
-
-
-def test_openai_adapter_unreachable_endpoint_is_a_generation_error():
-    generator = OpenAICompatibleGenerator("http://127.0.0.1:9/v1", "m", timeout=2)
-    with pytest.raises(GenerationError, match="ConnectError"):
-        generator.stream(REQUEST, [].append)
-
-
-def test_openai_adapter_refusal_of_tools_says_how_to_turn_them_off():
-    from ragchat.domain import ToolSpec
-
-    app, _ = fake_openai_app([], status=400)
-    with running(app) as address:
-        generator = OpenAICompatibleGenerator(f"http://{address}/v1", "tiny-model")
-        request = GenerationRequest("s", REQUEST.turns, "q", (), tools=(ToolSpec("t", "d", {"type": "object"}),))
-        with pytest.raises(GenerationError, match="set RAGCHAT_TOOLS=off"):
-            generator.stream(request, [].append)
+def events(*deltas, finish=None) -> str:
+    body = "".join("data: " + json.dumps({"choices": [{"index": 0, "delta": d}]}) + "\n\n" for d in deltas)
+    if finish:
+        body += "data: " + json.dumps({"choices": [{"index": 0, "delta": {}, "finish_reason": finish}]}) + "\n\n"
+    return body + "data: [DONE]\n\n"
 
 
 def test_openai_adapter_reads_tool_calls_from_servers_that_omit_the_index():
     """Some servers (older llama.cpp, some proxies) send tool-call pieces without `index`:
     a piece with an id starts a call, a piece without one continues the last."""
-    import httpx
-
     pieces = [{"id": "a", "function": {"name": "calculator", "arguments": '{"expre'}},
               {"function": {"arguments": 'ssion": "1+1"}'}},
               {"id": "b", "function": {"name": "current_time", "arguments": ""}}]
-    body = "".join("data: " + json.dumps({"choices": [{"index": 0, "delta": {"tool_calls": [p]}}]}) + "\n\n"
-                   for p in pieces)
-    body += "data: " + json.dumps({"choices": [{"index": 0, "delta": {}, "finish_reason": "tool_calls"}]}) + "\n\n"
-    body += "data: [DONE]\n\n"
-    generator = OpenAICompatibleGenerator("http://model.invalid/v1", "m")
-    generator.client = httpx.Client(base_url="http://model.invalid/v1", transport=httpx.MockTransport(
-        lambda request: httpx.Response(200, content=body.encode(), headers={"content-type": "text/event-stream"})))
-    result = generator.stream(REQUEST, [].append)
+    result = serving(events(*({"tool_calls": [p]} for p in pieces), finish="tool_calls")).stream(REQUEST, [].append)
     assert result.stop_reason == "tool_use"
     assert [(c.call_id, c.name, c.input) for c in result.tool_calls] == [
         ("a", "calculator", {"expression": "1+1"}), ("b", "current_time", {})]
@@ -112,15 +40,15 @@ def test_openai_adapter_reads_tool_calls_from_servers_that_omit_the_index():
 
 def test_openai_adapter_separates_parallel_calls_that_reuse_index_zero():
     """Ollama sends each of several parallel calls whole, every one with `index` 0."""
-    import httpx
-
     pieces = [{"index": 0, "id": "a", "function": {"name": "calculator", "arguments": '{"expression": "1+1"}'}},
               {"index": 0, "id": "b", "function": {"name": "current_time", "arguments": "{}"}}]
-    body = "".join("data: " + json.dumps({"choices": [{"index": 0, "delta": {"tool_calls": [p]}}]}) + "\n\n"
-                   for p in pieces) + "data: [DONE]\n\n"
-    generator = OpenAICompatibleGenerator("http://model.invalid/v1", "m")
-    generator.client = httpx.Client(base_url="http://model.invalid/v1", transport=httpx.MockTransport(
-        lambda request: httpx.Response(200, content=body.encode(), headers={"content-type": "text/event-stream"})))
-    result = generator.stream(REQUEST, [].append)
+    result = serving(events(*({"tool_calls": [p]} for p in pieces))).stream(REQUEST, [].append)
     assert [(c.call_id, c.name, c.input) for c in result.tool_calls] == [
         ("a", "calculator", {"expression": "1+1"}), ("b", "current_time", {})]
+
+
+def test_openai_adapter_length_finish_is_max_tokens_and_text_is_kept():
+    out = []
+    reply = events({"content": "Half an"}, {"content": " answer"}, finish="length")
+    result = serving(reply).stream(REQUEST, out.append)
+    assert (result.stop_reason, result.text, out) == ("max_tokens", "Half an answer", ["Half an", " answer"])

@@ -36,7 +36,8 @@ def test_markdown_keeps_code_and_tables():
 
 
 def test_markdown_inline_and_block_html_keeps_only_visible_text():
-    text = b'# Runbook <a id="top"></a>\n\n<div align="center"><img alt="logo" src="x.png"> <b>Status</b></div>\n\nPage <br> on-call.\n'
+    text = (b'# Runbook <a id="top"></a>\n\n<div align="center"><img alt="logo" src="x.png"> <b>Status</b></div>'
+            b"\n\nPage <br> on-call.\n")
     parsed = parse(text, obj("r.md"))
     assert parsed.title == "Runbook"
     assert parsed.sections[0].text == "Status\n\nPage on-call."
@@ -96,7 +97,8 @@ def test_jsonl_records():
 
 
 def test_plain_text_in_latin1_is_decoded():
-    parsed = parse("Caf\u00e9 cr\u00e8me br\u00fbl\u00e9e recipe with sugar and cream".encode("latin-1"), obj("menu.txt"))
+    text = "Caf\u00e9 cr\u00e8me br\u00fbl\u00e9e recipe with sugar and cream"
+    parsed = parse(text.encode("latin-1"), obj("menu.txt"))
     assert "Café" in parsed.sections[0].text
 
 

@@ -4,6 +4,8 @@ import pytest
 
 from ragchat.adapters.local.folder import FolderSource
 from ragchat.adapters.local.sqlite_store import SqliteChunkStore
+from ragchat.config import Settings
+from ragchat.domain import SourceObject
 from ragchat.ingest.chunking import StructuredChunker
 from ragchat.ingest.pipeline import IngestPipeline
 from tests.fakes import FailingEmbedder, FakeHashingEmbedder
@@ -24,13 +26,14 @@ def store(tmp_path):
     return SqliteChunkStore(tmp_path / "data" / "store.db")
 
 
-def pipeline(store, embedder=None, **kwargs) -> IngestPipeline:
-    return IngestPipeline(store, embedder or FakeHashingEmbedder(), StructuredChunker(50, 5), **kwargs)
+def pipeline(store, embedder=None, max_file_bytes=None, **kwargs) -> IngestPipeline:
+    return IngestPipeline(store, embedder or FakeHashingEmbedder(), StructuredChunker(50, 5),
+                          max_file_bytes=max_file_bytes or Settings().max_file_bytes, **kwargs)
 
 
 def test_pipeline_first_sync_adds_every_supported_file(folder, store):
     report = pipeline(store).sync(FolderSource(folder))
-    assert (report.seen, report.added, report.chunks_written, report.skipped) == (2, 2, 2, [])
+    assert (report.seen, report.added, report.chunks_written, report.rejected, report.failed) == (2, 2, 2, [], [])
     assert {d.path for d in store.list_documents()} == {"guides/deploy.md", "notes.txt"}
 
 
@@ -72,8 +75,8 @@ def test_pipeline_bad_files_are_skipped_with_reasons_and_the_rest_ingested(folde
     (folder / "empty.md").write_text("")
     (folder / "photo.jpg").write_bytes(b"\xff\xd8\xff")
     report = pipeline(store).sync(FolderSource(folder))
-    reasons = dict(report.skipped)
-    assert report.added == 2
+    reasons = dict(report.rejected)
+    assert report.added == 2 and report.failed == []
     assert set(reasons) == {"broken.pdf", "empty.md", "photo.jpg"}
     assert "unreadable PDF" in reasons["broken.pdf"] and "empty" in reasons["empty.md"]
     assert "unsupported" in reasons["photo.jpg"]
@@ -87,13 +90,26 @@ def test_pipeline_corrupt_update_keeps_the_last_good_chunks(folder, store):
     pipeline(store).sync(FolderSource(folder))
     (folder / "report.json").write_text('{"summary": ')
     report = pipeline(store).sync(FolderSource(folder))
-    assert "invalid JSON" in dict(report.skipped)["report.json"]
+    assert "invalid JSON" in dict(report.rejected)["report.json"]
     assert [r.chunk.text for r in store.keyword_search("green", k=3)] == ["summary: all green"]
+
+
+def test_pipeline_good_bytes_restored_after_a_broken_version_are_indexed_again(folder, store):
+    (folder / "report.json").write_text('{"summary": "all green"}')
+    pipeline(store).sync(FolderSource(folder))
+    (folder / "report.json").write_text('{"summary": ')
+    pipeline(store).sync(FolderSource(folder))
+    (folder / "report.json").write_text('{"summary": "all green"}')
+    embedder = FakeHashingEmbedder()
+    report = pipeline(store, embedder).sync(FolderSource(folder))
+    assert report.rejected == [] and report.unchanged == 3 and embedder.calls == []
+    record = next(d for d in store.list_documents() if d.path == "report.json")
+    assert (record.status, record.reason) == ("indexed", "")
 
 
 def test_pipeline_oversized_file_is_skipped_before_reading(folder, store):
     report = pipeline(store, max_file_bytes=10).sync(FolderSource(folder))
-    assert all("over the" in reason for _, reason in report.skipped)
+    assert len(report.rejected) == 2 and all("over the" in reason for _, reason in report.rejected)
     assert store.count_chunks() == 0
 
 
@@ -102,7 +118,7 @@ def test_pipeline_embedding_failure_leaves_the_store_as_it_was(folder, store):
     before = {c.chunk_id for d in store.list_documents() for c in store.get_chunks(d.doc_id)}
     (folder / "notes.txt").write_text("Changed text that cannot be embedded now.")
     report = pipeline(store, FailingEmbedder()).sync(FolderSource(folder))
-    assert "embedding service unavailable" in dict(report.skipped)["notes.txt"]
+    assert "embedding service unavailable" in dict(report.failed)["notes.txt"] and report.rejected == []
     after = {c.chunk_id for d in store.list_documents() for c in store.get_chunks(d.doc_id)}
     assert after == before
     retry = pipeline(store).sync(FolderSource(folder))  # the failed file is retried next time
@@ -124,3 +140,32 @@ def test_pipeline_remove_by_uri(folder, store):
     pipeline(store).sync(source)
     assert pipeline(store).remove((folder / "notes.txt").resolve().as_uri()) == 1
     assert store.keyword_search("kittens", k=3) == []
+
+
+def test_pipeline_a_parser_that_crashes_rejects_the_file_for_good(folder, store, monkeypatch):
+    """Any exception while parsing is about these bytes: a retry would crash the same way."""
+    from ragchat.ingest import parsers
+
+    def explode(data, obj):
+        raise RecursionError("maximum recursion depth exceeded")
+
+    monkeypatch.setitem(parsers.PARSERS_BY_EXTENSION, "txt", explode)
+    report = pipeline(store).sync(FolderSource(folder))
+    assert report.failed == []
+    assert dict(report.rejected)["notes.txt"].startswith("could not parse the file (RecursionError")
+    assert {d.path: d.status for d in store.list_documents()}["notes.txt"] == "skipped"
+
+
+class UnreadableSource(FolderSource):
+    """A FAKE source whose reads fail, like a throttled or unreachable bucket."""
+
+    def read(self, obj: SourceObject) -> bytes:
+        raise ConnectionError("connection reset by peer")
+
+
+def test_pipeline_a_read_failure_is_a_failure_to_retry_not_a_rejection(folder, store):
+    report = pipeline(store).sync(UnreadableSource(folder))
+    assert report.rejected == [] and {p for p, _ in report.failed} == {"guides/deploy.md", "notes.txt"}
+    assert all("could not read the file (ConnectionError" in reason for _, reason in report.failed)
+    assert {d.status for d in store.list_documents()} == {"failed"}
+    assert pipeline(store).sync(FolderSource(folder)).added == 2  # a later run retries them

@@ -2,27 +2,15 @@
 
 import json
 import re
-from pathlib import Path
 
 import pytest
 
-yaml = pytest.importorskip("yaml")
-TEMPLATE = Path(__file__).resolve().parents[2] / "template.yaml"
-
-
-class CfnLoader(yaml.SafeLoader):
-    """Reads CloudFormation's short-form tags (!Ref, !Sub, !GetAtt ...) as plain values."""
-
-
-CfnLoader.add_multi_constructor("!", lambda loader, tag, node: (
-    loader.construct_scalar(node) if isinstance(node, yaml.ScalarNode)
-    else loader.construct_sequence(node) if isinstance(node, yaml.SequenceNode)
-    else loader.construct_mapping(node)))
+from tests.support.template import template as load_template
 
 
 @pytest.fixture(scope="module")
 def template():
-    return yaml.load(TEMPLATE.read_text(), Loader=CfnLoader)  # noqa: S506 (a SafeLoader subclass)
+    return load_template()
 
 
 def test_template_chat_role_only_reads_the_vector_collection(template):

@@ -6,10 +6,11 @@ import json
 from ragchat.adapters.aws.bedrock import BedrockConverseGenerator
 from ragchat.adapters.openai_compat import OpenAICompatibleGenerator
 from ragchat.adapters.tool_calls import tool_call
-from ragchat.chat.tool_loop import LAST_CALL, LoopLimits, ToolLoop
+from ragchat.chat.tool_loop import LAST_CALL, ToolLoop
 from ragchat.domain import GenerationRequest, SourceBook, ToolCall, ToolContext, ToolResult, ToolSpec, Turn
 from ragchat.tools.registry import ToolRegistry
-from tests.fakes import ScriptedConverseRuntime, ScriptedToolGenerator
+from tests.fakes import BEDROCK_MODEL, ScriptedConverseRuntime, ScriptedToolGenerator
+from tests.support.chat import limits as default_limits
 from tests.unit.test_tools import EchoTool
 
 REQUEST = GenerationRequest(system="s", turns=(Turn("user", "q"),), question="q", sources=())
@@ -26,9 +27,9 @@ def echo(n, text="x"):
     return ToolCall(f"c{n}", "echo", {"text": text})
 
 
-def run(model, limits=LoopLimits(), clock=None):
+def run(model, limits=None, clock=None):
     text, events, order = [], [], []
-    loop = ToolLoop(model, ToolRegistry([EchoTool()]), limits, clock=clock or Clock())
+    loop = ToolLoop(model, ToolRegistry([EchoTool()]), limits or default_limits(), clock=clock or Clock())
     result = loop.run(REQUEST, ToolContext("alice", SourceBook()), lambda t: (text.append(t), order.append("text")),
                       lambda e: (events.append(e), order.append("tool")), before_tool=lambda: order.append("flush"))
     return result, "".join(text), events, order
@@ -50,7 +51,7 @@ def test_loop_runs_tools_and_feeds_results_back():
 
 def test_loop_step_bound_makes_one_last_call_without_running_its_tools():
     model = ScriptedToolGenerator([("", [echo(1)], 1)])
-    result, text, events, _ = run(model, LoopLimits(max_steps=3))
+    result, text, events, _ = run(model, default_limits(max_steps=3))
     assert (result.stop_reason, result.steps, result.tool_calls) == ("tool_limit", 4, 3)
     assert len(model.requests) == 4 and len(events) == 6
     assert model.requests[-1].turns[-1].content == LAST_CALL
@@ -59,7 +60,7 @@ def test_loop_step_bound_makes_one_last_call_without_running_its_tools():
 
 def test_loop_token_bound_stops_after_the_step_that_crossed_it():
     model = ScriptedToolGenerator([("", [echo(1)], 600)])
-    result, text, _, _ = run(model, LoopLimits(max_tokens=2000))
+    result, text, _, _ = run(model, default_limits(max_tokens=2000))
     assert (result.stop_reason, result.steps) == ("token_limit", 2)  # 1,200 then 2,400 tokens
     assert result.input_tokens + result.output_tokens == 2400 and "token limit" in text
 
@@ -68,7 +69,7 @@ def test_loop_token_bound_counts_everything_sent_when_the_model_reports_no_usage
     from ragchat.chat.tool_loop import estimate_tokens
 
     model = ScriptedToolGenerator([("", [echo(1, "word " * 3000)], 0)])  # reports no usage at all
-    result, text, _, _ = run(model, LoopLimits(max_steps=10, max_tokens=12_000))
+    result, text, _, _ = run(model, default_limits(max_steps=10, max_tokens=12_000))
     # each call after the first sends the 3,000-word call and its 3,000-word result again
     assert estimate_tokens(model.requests[1]) > 2 * 2500  # results and call inputs are counted
     assert (result.stop_reason, result.steps) == ("token_limit", 2) and "token limit" in text
@@ -77,7 +78,7 @@ def test_loop_token_bound_counts_everything_sent_when_the_model_reports_no_usage
 def test_loop_time_bound_refuses_remaining_tools_and_stops():
     clock = Clock()
     model = ScriptedToolGenerator([("", [echo(1), echo(2)], 1)], clock=clock, tick=40.0)
-    result, text, events, _ = run(model, LoopLimits(max_seconds=60), clock=clock)
+    result, text, events, _ = run(model, default_limits(max_seconds=60), clock=clock)
     assert result.stop_reason == "time_limit" and result.steps == 2 and "time limit" in text
     second_step = [e for e in events if e["step"] == 2]
     assert [(e["status"], e["summary"]) for e in second_step] == [
@@ -86,7 +87,7 @@ def test_loop_time_bound_refuses_remaining_tools_and_stops():
 
 def test_loop_refuses_calls_beyond_the_per_step_limit():
     model = ScriptedToolGenerator([("", [echo(n) for n in range(4)], 1), ("ok", [], 1)])
-    _, _, events, _ = run(model, LoopLimits(max_calls_per_step=2))
+    _, _, events, _ = run(model, default_limits(max_calls_per_step=2))
     assert [e["status"] for e in events] == ["started", "done", "started", "done", "error", "error"]
     assert model.requests[1].turns[-1].tool_results[3].is_error
 
@@ -124,7 +125,7 @@ def test_converse_assembles_tool_input_streamed_in_pieces():
     runtime = ScriptedConverseRuntime([[("text", "Let me look."), ("tool", "echo", {"text": "a long enough input"}),
                                         ("tool", "echo", '{"text": "cut')]])
     pieces = []
-    result = BedrockConverseGenerator(client=runtime).stream(
+    result = BedrockConverseGenerator(BEDROCK_MODEL, client=runtime).stream(
         GenerationRequest("s", (Turn("user", "q"),), "q", (), tools=(SPEC,)), pieces.append)
     assert result.stop_reason == "tool_use" and result.text == "Let me look." == "".join(pieces)
     first, second = result.tool_calls
@@ -133,7 +134,7 @@ def test_converse_assembles_tool_input_streamed_in_pieces():
 
 
 def test_openai_translation_of_tool_turns():
-    messages = OpenAICompatibleGenerator._messages("s", TOOL_TURNS + (Turn("assistant", "answer"),))
+    messages = OpenAICompatibleGenerator._messages("s", (*TOOL_TURNS, Turn("assistant", "answer")))
     assert messages[2] == {"role": "assistant", "content": None, "tool_calls": [
         {"id": "t1", "type": "function", "function": {"name": "echo", "arguments": json.dumps({"text": "a"})}}]}
     assert messages[3:] == [{"role": "tool", "tool_call_id": "t1", "content": "a"},

@@ -5,11 +5,11 @@ import pytest
 from ragchat.access import check_user_id, is_visible, may_delete, owner_of, scoped
 from ragchat.adapters.local.sqlite_store import SqliteChunkStore
 from ragchat.domain import Filters, SourceBook, ToolCall, ToolContext
-from ragchat.retrieval.retriever import HybridRetriever
 from ragchat.tools.clock import CurrentTime
 from ragchat.tools.library import ListDocuments, ReadDocument, SearchDocuments
 from ragchat.tools.registry import MAX_RESULT_CHARS, ToolFailed, ToolRegistry
 from tests.contract.chunk_store_contract import EMBEDDER, put, record
+from tests.support.chat import retriever_over
 
 
 class EchoTool:
@@ -91,7 +91,7 @@ def library(tmp_path):
     put(store, record("report", "reports/q3.pdf", doc_type="pdf"), "quarterly costs of the stack", "page two text")
     put(store, record("mine", "uploads/alice/notes.md"), "alice notes on the stack deploy")
     put(store, record("theirs", "uploads/bob/notes.md"), "bob secret notes on the stack deploy")
-    retriever = HybridRetriever(store, EMBEDDER)
+    retriever = retriever_over(store, EMBEDDER)
     return ToolRegistry([SearchDocuments(retriever, lambda hits: hits), ListDocuments(store), ReadDocument(store)])
 
 

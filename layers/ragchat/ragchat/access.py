@@ -15,6 +15,7 @@ import re
 from ragchat.domain import Filters
 
 PRIVATE_ROOT = "uploads/"
+LOCAL_USER = "local"  # the one user of a local server or the CLI
 _USER_ID = re.compile(r"^[A-Za-z0-9_\-.@+]{1,128}$")  # Cognito subs, usernames, "local"
 
 

@@ -1,19 +1,53 @@
-"""The composition root: builds the adapter set the settings ask for, and nothing else."""
+"""The composition root: builds what each entry point needs from Settings, and nothing else.
+
+Entry points: the CLI (`build_core`, `build_chat`), the local server (`build_local_server`) and
+each Lambda function (`build_*_function`). Every builder takes the parts a caller wants to supply
+itself (a store, an embedder, a model, an AWS client) as keyword parameters; tests inject fakes
+that way, never by patching this module. Heavy libraries are imported inside the builder that
+needs them, so a Lambda function loads only its own adapters.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ragchat.config import Settings
 from ragchat.errors import ConfigurationError
 from ragchat.ingest.chunking import StructuredChunker
 from ragchat.ingest.pipeline import IngestPipeline
-from ragchat.ports import ChunkStore, Embedder, Generator, SessionStore
+from ragchat.ports import (
+    ChunkStore,
+    ConnectionSink,
+    ConnectionStore,
+    DocumentFiles,
+    DocumentSource,
+    Embedder,
+    Generator,
+    SessionStore,
+)
 from ragchat.retrieval.retriever import HybridRetriever
+
+if TYPE_CHECKING:
+    from ragchat.aws_lambda.authorizer import Authorizer
+    from ragchat.aws_lambda.chat import WebSocketFunction
+    from ragchat.aws_lambda.ingest import IngestFunction
+    from ragchat.chat.endpoint import ChatEndpoint
+    from ragchat.chat.service import ChatService, ChatSettings
+    from ragchat.chat.tool_loop import LoopLimits
+    from ragchat.server.watcher import FolderWatcher
+    from ragchat.tools.registry import ToolRegistry
+
+GENERATORS = ("extractive", "openai", "bedrock")
+BACKENDS = ("local", "aws")
 
 
 @dataclass
-class Services:
+class Core:
+    """Ingest and retrieval over one store: what every entry point starts from."""
+
     settings: Settings
     store: ChunkStore
     embedder: Embedder
@@ -21,61 +55,47 @@ class Services:
     retriever: HybridRetriever
 
 
-def _local_store(settings: Settings, embedder: Embedder) -> ChunkStore:
-    from ragchat.adapters.local.sqlite_store import SqliteChunkStore
+# -- the core ----------------------------------------------------------------------------------
+def build_embedder(settings: Settings) -> Embedder:
+    if settings.backend == "aws":
+        from ragchat.adapters.aws.bedrock_embedder import BedrockTitanEmbedder
 
-    return SqliteChunkStore(settings.store_path, vector_scorer=getattr(embedder, "score_vectors", None))
-
-
-def _local_embedder(settings: Settings) -> Embedder:
+        return BedrockTitanEmbedder(settings.bedrock_embedding_model, settings.embedding_dimension,
+                                    concurrency=settings.embedding_concurrency, region=settings.aws_region or None)
     from ragchat.adapters.local.embedder import SentenceTransformerEmbedder
 
     return SentenceTransformerEmbedder(batch_size=settings.embed_batch_size)
 
 
-def _aws_store(settings: Settings, embedder: Embedder) -> ChunkStore:
-    from ragchat.adapters.aws.opensearch_store import OpenSearchChunkStore
+def build_store(settings: Settings, embedder: Embedder) -> ChunkStore:
+    if settings.backend == "aws":
+        from ragchat.adapters.aws.opensearch_store import OpenSearchChunkStore
 
-    if not settings.opensearch_endpoint:
-        raise ConfigurationError("RAGCHAT_OPENSEARCH_ENDPOINT is required with RAGCHAT_BACKEND=aws")
-    region = settings.aws_region or _region()
-    return OpenSearchChunkStore.for_collection(settings.opensearch_endpoint, region, settings.index_prefix)
+        if not settings.opensearch_endpoint:
+            raise ConfigurationError("RAGCHAT_OPENSEARCH_ENDPOINT is required with RAGCHAT_BACKEND=aws")
+        if not settings.aws_region:
+            raise ConfigurationError("set AWS_REGION (or RAGCHAT_AWS_REGION) for the AWS adapters")
+        return OpenSearchChunkStore.for_collection(settings.opensearch_endpoint, settings.aws_region,
+                                                   settings.index_prefix)
+    from ragchat.adapters.local.sqlite_store import SqliteChunkStore
 
-
-def _aws_embedder(settings: Settings) -> Embedder:
-    from ragchat.adapters.aws.bedrock_embedder import BedrockTitanEmbedder
-
-    return BedrockTitanEmbedder(settings.bedrock_embedding_model, settings.embedding_dimension,
-                                concurrency=settings.embedding_concurrency, region=settings.aws_region or None)
-
-
-def _region() -> str:
-    import os
-
-    region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
-    if not region:
-        raise ConfigurationError("set AWS_REGION (or RAGCHAT_AWS_REGION) for the AWS adapters")
-    return region
+    # the local embedder scores vectors on its own thread pool, so the two never compete for the cores
+    return SqliteChunkStore(settings.store_path, vector_scorer=getattr(embedder, "score_vectors", None))
 
 
-# backend name -> (store factory taking the embedder, embedder factory)
-ADAPTER_SETS = {"local": (_local_store, _local_embedder), "aws": (_aws_store, _aws_embedder)}
-
-
-def build(settings: Settings, store: ChunkStore | None = None, embedder: Embedder | None = None) -> Services:
-    """Wire the core to adapters; pass `store` or `embedder` to replace one (tests, benchmarks)."""
-    if settings.backend not in ADAPTER_SETS:
-        raise ConfigurationError(
-            f"RAGCHAT_BACKEND={settings.backend!r} is not one of: {', '.join(sorted(ADAPTER_SETS))}")
-    make_store, make_embedder = ADAPTER_SETS[settings.backend]
-    embedder = embedder if embedder is not None else make_embedder(settings)
-    store = store if store is not None else make_store(settings, embedder)
+def build_core(settings: Settings, *, store: ChunkStore | None = None, embedder: Embedder | None = None) -> Core:
+    """Wire ingest and retrieval to the adapters the settings name; `store` or `embedder` replace one."""
+    if settings.backend not in BACKENDS:
+        raise ConfigurationError(f"RAGCHAT_BACKEND={settings.backend!r} is not one of: {', '.join(BACKENDS)}")
+    embedder = embedder if embedder is not None else build_embedder(settings)
+    store = store if store is not None else build_store(settings, embedder)
     chunker = StructuredChunker(settings.chunk_tokens, settings.chunk_overlap)
-    pipeline = IngestPipeline(store, embedder, chunker, max_file_bytes=int(settings.max_file_mb * 1024 * 1024))
+    pipeline = IngestPipeline(store, embedder, chunker, max_file_bytes=settings.max_file_bytes)
     retriever = HybridRetriever(store, embedder, candidates=settings.retrieval_candidates, rrf_k=settings.rrf_k)
-    return Services(settings, store, embedder, pipeline, retriever)
+    return Core(settings, store, embedder, pipeline, retriever)
 
 
+# -- the chat ----------------------------------------------------------------------------------
 def build_generator(settings: Settings, embedder: Embedder | None = None) -> Generator:
     if settings.generator == "extractive":
         from ragchat.adapters.local.extractive import ExtractiveGenerator
@@ -89,7 +109,7 @@ def build_generator(settings: Settings, embedder: Embedder | None = None) -> Gen
         from ragchat.adapters.aws.bedrock import BedrockConverseGenerator
 
         return BedrockConverseGenerator(settings.bedrock_model_id, region=settings.aws_region or None)
-    raise ConfigurationError(f"RAGCHAT_GENERATOR={settings.generator!r} is not one of: extractive, openai, bedrock")
+    raise ConfigurationError(f"RAGCHAT_GENERATOR={settings.generator!r} is not one of: {', '.join(GENERATORS)}")
 
 
 def build_sessions(settings: Settings) -> SessionStore:
@@ -104,32 +124,173 @@ def build_sessions(settings: Settings) -> SessionStore:
     return SqliteSessionStore(settings.sessions_path)
 
 
-def build_tools(services: Services, generator: Generator):
-    """The tool registry, or None where tools are off or the generator cannot use them."""
-    from ragchat.chat.service import relevance_gate
+def chat_settings(settings: Settings) -> ChatSettings:
+    from ragchat.chat.service import ChatSettings
 
-    settings = services.settings
+    return ChatSettings(sources=settings.chat_sources, min_similarity=settings.min_similarity,
+                        history_tokens=settings.history_tokens, history_messages=settings.history_messages,
+                        max_answer_tokens=settings.max_answer_tokens)
+
+
+def loop_limits(settings: Settings) -> LoopLimits:
+    from ragchat.chat.tool_loop import LoopLimits
+
+    return LoopLimits(max_steps=settings.tool_max_steps, max_tokens=settings.tool_max_tokens,
+                      max_seconds=settings.tool_max_seconds, max_calls_per_step=settings.tool_max_calls_per_step)
+
+
+def build_tools(core: Core, generator: Generator) -> ToolRegistry | None:
+    """The tool registry, or None where tools are off or the generator cannot use them."""
+    settings = core.settings
     if settings.tools not in ("auto", "off"):
         raise ConfigurationError(f"RAGCHAT_TOOLS={settings.tools!r} is not one of: auto, off")
     if settings.tools == "off" or not generator.supports_tools:
         return None
+    from ragchat.retrieval.relevance import relevance_gate
     from ragchat.tools import default_tools
 
-    return default_tools(services.retriever, services.store, relevance_gate(settings.min_similarity))
+    return default_tools(core.retriever, core.store, relevance_gate(settings.min_similarity))
 
 
-def build_chat(services: Services, generator: Generator | None = None, sessions: SessionStore | None = None):
-    """The chat service over already-built services (the query side)."""
-    from ragchat.chat.service import ChatService, ChatSettings
-    from ragchat.chat.tool_loop import LoopLimits
+def build_chat(core: Core, *, generator: Generator | None = None, sessions: SessionStore | None = None) -> ChatService:
+    """The chat service over already-built core parts (the query side)."""
+    from ragchat.chat.service import ChatService
 
-    settings = services.settings
-    generator = generator or build_generator(settings, services.embedder)
-    return ChatService(
-        services.retriever, generator, sessions or build_sessions(settings),
-        ChatSettings(k=settings.chat_sources, min_similarity=settings.min_similarity,
-                     history_tokens=settings.history_tokens, max_answer_tokens=settings.max_answer_tokens),
-        tools=build_tools(services, generator),
-        limits=LoopLimits(max_steps=settings.tool_max_steps, max_tokens=settings.tool_max_tokens,
-                          max_seconds=settings.tool_max_seconds),
-    )
+    generator = generator or build_generator(core.settings, core.embedder)
+    return ChatService(core.retriever, generator, sessions or build_sessions(core.settings),
+                       chat_settings(core.settings), tools=build_tools(core, generator),
+                       limits=loop_limits(core.settings))
+
+
+def build_endpoint(chat: ChatService, sessions: SessionStore, connections: ConnectionStore,
+                   sink: ConnectionSink) -> ChatEndpoint:
+    from ragchat.chat.endpoint import ChatEndpoint
+
+    return ChatEndpoint(chat, sessions, connections, sink)
+
+
+# -- the local server --------------------------------------------------------------------------
+@dataclass
+class LocalServer:
+    app: object  # the FastAPI app
+    watcher: FolderWatcher | None
+
+
+def build_local_server(settings: Settings, *, watch: Path | None, core: Core | None = None,
+                       generator: Generator | None = None, identity=None) -> LocalServer:
+    """The chat page, the WebSocket endpoint and the REST API over one local core, and a watcher
+    that ingests what lands in the drop folder `watch` (uploads land there too). `identity`
+    replaces the local user and token check (tests act as another user with it)."""
+    from ragchat.adapters.local.connections import InMemoryConnections
+    from ragchat.adapters.local.drop_folder import DropFolderFiles
+    from ragchat.documents import DocumentService
+    from ragchat.server.app import HttpContext, create_app
+    from ragchat.server.identity import local_identity
+    from ragchat.server.watcher import FolderWatcher
+    from ragchat.server.websocket import LocalConnectionSink, LocalWebSocket
+
+    core = core or build_core(settings)
+    sessions = build_sessions(settings)
+    chat = build_chat(core, generator=generator, sessions=sessions)
+    sockets = LocalConnectionSink()
+    watcher = FolderWatcher(watch, core.pipeline) if watch is not None else None
+    files = DropFolderFiles(core.store, watch, watcher.ingest_file if watcher else None, settings.max_file_bytes)
+    app = create_app(HttpContext(
+        store=core.store, sessions=sessions, documents=DocumentService(core.store, files, manage_shared=True),
+        identity=identity or local_identity(settings.local_token or None), max_upload_bytes=settings.max_file_bytes,
+        chat=LocalWebSocket(build_endpoint(chat, sessions, InMemoryConnections(), sockets), sockets)))
+    return LocalServer(app, watcher)
+
+
+# -- the Lambda functions ----------------------------------------------------------------------
+def build_ingest_function(settings: Settings, *, core: Core | None = None,
+                          source_for: Callable[[str], DocumentSource] | None = None) -> IngestFunction:
+    from ragchat.aws_lambda.ingest import IngestFunction
+
+    core = core or build_core(settings)
+    if source_for is None:
+        from ragchat.adapters.aws.s3_source import S3Source
+
+        source_for = S3Source
+    core.store.ensure_embedding_space(core.embedder.model_id, core.embedder.dimension)
+    return IngestFunction(core.pipeline, source_for)
+
+
+def build_websocket_function(settings: Settings, *, core: Core | None = None, generator: Generator | None = None,
+                             sessions: SessionStore | None = None, connections: ConnectionStore | None = None,
+                             sink_for: Callable[[str], ConnectionSink] | None = None,
+                             answer_later: Callable[[dict], None] | None = None) -> WebSocketFunction:
+    """The chat function: one ChatEndpoint per Management API endpoint (the sink needs its URL)."""
+    from ragchat.aws_lambda.chat import WebSocketFunction
+
+    core = core or build_core(settings)
+    sessions = sessions or build_sessions(settings)
+    chat = build_chat(core, generator=generator, sessions=sessions)
+    if connections is None:
+        from ragchat.adapters.aws.dynamodb_connections import DynamoDbConnectionStore
+
+        if not settings.connections_table:
+            raise ConfigurationError("RAGCHAT_CONNECTIONS_TABLE is required for the chat function")
+        connections = DynamoDbConnectionStore(settings.connections_table)
+    if sink_for is None:
+        from ragchat.adapters.aws.apigw_sink import ApiGatewayConnectionSink
+
+        sink_for = ApiGatewayConnectionSink
+    if answer_later is None:
+        from ragchat.adapters.aws.lambda_invoker import AsyncInvoker
+
+        if not settings.function_name:
+            raise ConfigurationError("AWS_LAMBDA_FUNCTION_NAME (or RAGCHAT_FUNCTION_NAME) names the chat function")
+        answer_later = AsyncInvoker(settings.function_name)
+    endpoints: dict[str, ChatEndpoint] = {}
+
+    def endpoint_for(url: str) -> ChatEndpoint:
+        if url not in endpoints:
+            endpoints[url] = build_endpoint(chat, sessions, connections, sink_for(url))
+        return endpoints[url]
+
+    return WebSocketFunction(endpoint_for, answer_later)
+
+
+def build_api_function(settings: Settings, *, core: Core | None = None, sessions: SessionStore | None = None,
+                       files: DocumentFiles | None = None):
+    """The HTTP API function: the FastAPI app (no page, no WebSocket) behind Mangum."""
+    from mangum import Mangum
+
+    from ragchat.aws_lambda.api import jwt_claims_identity
+    from ragchat.documents import DocumentService
+    from ragchat.server.app import HttpContext, create_app
+
+    core = core or build_core(settings)
+    if files is None:
+        from ragchat.adapters.aws.s3_files import S3DocumentFiles
+
+        if not settings.documents_bucket:
+            raise ConfigurationError("RAGCHAT_DOCUMENTS_BUCKET is required for the HTTP API function")
+        files = S3DocumentFiles(core.store, settings.documents_bucket)
+    app = create_app(HttpContext(
+        store=core.store, sessions=sessions or build_sessions(settings),
+        documents=DocumentService(core.store, files, manage_shared=False), identity=jwt_claims_identity,
+        max_upload_bytes=settings.max_file_bytes, serve_page=False))
+    return Mangum(app, lifespan="off")
+
+
+def build_authorizer(settings: Settings, *, jwks=None) -> Authorizer:
+    from ragchat.aws_lambda.authorizer import Authorizer, TokenVerifier
+
+    if not settings.user_pool_client_id:
+        raise ConfigurationError("RAGCHAT_USER_POOL_CLIENT_ID is required for the authorizer")
+    return Authorizer(TokenVerifier(settings.issuer, settings.user_pool_client_id, jwks))
+
+
+def once(build: Callable[[], object]) -> Callable[[], object]:
+    """`build()` on the first call, the same object after: a Lambda container builds its parts on
+    its first event, not at import (so importing a handler stays cheap)."""
+    built: list = []
+
+    def get():
+        if not built:
+            built.append(build())
+        return built[0]
+
+    return get

@@ -1,4 +1,4 @@
-"""The `ragchat` command: ingest, search, documents, eval."""
+"""The `ragchat` command: ingest, search, documents, ask, serve, eval retrieval."""
 
 from __future__ import annotations
 
@@ -36,48 +36,51 @@ class _Bar:
             self.bar.close()
 
 
-def _services(args: argparse.Namespace, **overrides):
-    from ragchat.bootstrap import build
+def _settings(args: argparse.Namespace) -> Settings:
+    return Settings.from_env(data_dir=args.data)
 
-    return build(Settings.from_env(data_dir=args.data, **overrides))
+
+def _core(args: argparse.Namespace, settings: Settings | None = None):
+    from ragchat.bootstrap import build_core
+
+    return build_core(settings or _settings(args), embedder=args.embedder)
 
 
 def _print_report(report: IngestReport, total_chunks: int) -> None:
     print(f"Files: {report.seen} seen, {report.added} added, {report.updated} updated, "
-          f"{report.unchanged} unchanged, {report.removed} removed, {report.failed} skipped "
-          f"({report.seconds:.1f} s)")
+          f"{report.unchanged} unchanged, {report.removed} removed, {len(report.rejected)} skipped, "
+          f"{len(report.failed)} failed ({report.seconds:.1f} s)")
     print(f"Chunks: {report.chunks_written} written, {report.chunks_deleted} deleted, {total_chunks} in the store")
-    if report.skipped:
-        print("Skipped:")
-        for path, reason in report.skipped:
-            print(f"  {path}: {reason}")
+    for heading, problems in (("Skipped", report.rejected), ("Failed (run again to retry)", report.failed)):
+        if problems:
+            print(f"{heading}:")
+            for path, reason in problems:
+                print(f"  {path}: {reason}")
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
     from ragchat.adapters.local.folder import FolderSource
 
-    services = _services(args)
+    core = _core(args)
     total = IngestReport()
     for raw in args.paths:
         path = Path(raw)
         bar = _Bar(str(path))
         try:
             if path.is_dir():
-                report = services.pipeline.sync(FolderSource(path), progress=bar)
+                report = core.pipeline.sync(FolderSource(path), progress=bar)
             elif path.is_file():
                 source = FolderSource(path.parent, only=[path])
                 bar.started(1)
-                report = services.pipeline.ingest(source, source.list(), progress=bar)
+                report = core.pipeline.ingest(source, source.list(), progress=bar)
             else:
                 print(f"ragchat: {raw}: no such file or folder", file=sys.stderr)
                 return 2
         finally:
             bar.close()
-        for name in ("seen", "added", "updated", "unchanged", "removed", "chunks_written", "chunks_deleted", "seconds"):
-            setattr(total, name, getattr(total, name) + getattr(report, name))
-        total.skipped.extend(report.skipped)
-    _print_report(total, services.store.count_chunks())
-    return 0
+        total.add(report)
+    _print_report(total, core.store.count_chunks())
+    return 1 if total.failed else 0
 
 
 def _hit_dict(rank: int, hit) -> dict:
@@ -90,9 +93,9 @@ def _hit_dict(rank: int, hit) -> dict:
 
 
 def cmd_search(args: argparse.Namespace) -> int:
-    services = _services(args)
+    core = _core(args)
     filters = Filters(path_prefix=args.path_prefix, doc_types=tuple(args.type or ()))
-    hits = services.retriever.search(args.query, k=args.k, filters=filters, mode=args.mode)
+    hits = core.retriever.search(args.query, k=args.k, filters=filters, mode=args.mode)
     if args.json:
         print(json.dumps([_hit_dict(rank, hit) for rank, hit in enumerate(hits, start=1)], indent=2))
         return 0
@@ -109,31 +112,30 @@ def cmd_search(args: argparse.Namespace) -> int:
 
 
 def cmd_documents(args: argparse.Namespace) -> int:
-    services = _services(args)
-    records = services.store.list_documents()
+    core = _core(args)
+    records = core.store.list_documents()
     if args.json:
         print(json.dumps([asdict(r) for r in records], indent=2))
         return 0
     for record in records:
         note = f"  ({record.reason})" if record.reason else ""
         print(f"{record.status:<8} {record.chunk_count:>5} chunks  {record.path}{note}")
-    print(f"{len(records)} documents, {services.store.count_chunks()} chunks")
+    print(f"{len(records)} documents, {core.store.count_chunks()} chunks")
     return 0
 
 
 def cmd_eval_retrieval(args: argparse.Namespace) -> int:
-    from ragchat.bootstrap import build
     from ragchat.evaluation.beir import load_beir
     from ragchat.evaluation.retrieval import evaluate
 
     dataset = load_beir(args.dataset, args.split)
-    parent = Settings.from_env(data_dir=args.data).data_dir
-    parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix="eval-", dir=parent) as scratch:
-        settings = replace(Settings.from_env(), data_dir=Path(scratch))
+    settings = _settings(args)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="eval-", dir=settings.data_dir) as scratch:
         bar = _Bar(f"ingest {dataset.name}")
         try:
-            result = evaluate(build(settings), dataset, progress=bar)
+            core = _core(args, replace(settings, data_dir=Path(scratch)))
+            result = evaluate(core.pipeline, core.retriever, dataset, progress=bar)
         finally:
             bar.close()
     if args.json:
@@ -151,17 +153,21 @@ def cmd_eval_retrieval(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
+    from ragchat.bootstrap import build_local_server
     from ragchat.server.run import serve
 
-    services = _services(args)
-    serve(services, args.host, args.port, Path(args.watch) if args.watch else None)
+    settings = _settings(args)
+    core = _core(args, settings)
+    server = build_local_server(settings, watch=Path(args.watch) if args.watch else None, core=core)
+    serve(server, args.host, args.port, warm_up=lambda: core.embedder.embed_query("warm up"))
     return 0
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
+    from ragchat.access import LOCAL_USER
     from ragchat.bootstrap import build_chat
 
-    chat = build_chat(_services(args))
+    chat = build_chat(_core(args))
     ending: dict = {}
 
     def show(frame: dict) -> None:
@@ -174,7 +180,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
         elif frame["type"] == "end":
             ending.update(frame)
 
-    chat.answer("local", args.question, show, session_id=args.session)
+    chat.answer(LOCAL_USER, args.question, show, session_id=args.session)
     print(flush=True)
     for source in ending.get("citations", []):
         page = f", p. {source['page']}" if source.get("page") else ""
@@ -211,7 +217,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", parents=[common], help="the chat page and WebSocket API on this machine")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
-    serve.add_argument("--watch", metavar="DIR", help="a drop folder: files added, changed or removed there are ingested")
+    serve.add_argument("--watch", metavar="DIR",
+                       help="a drop folder: files added, changed or removed there are ingested")
     serve.set_defaults(func=cmd_serve)
 
     ask = commands.add_parser("ask", parents=[common], help="ask a question; the answer streams in the terminal")
@@ -222,16 +229,20 @@ def build_parser() -> argparse.ArgumentParser:
     evaluation = commands.add_parser("eval", help="measure quality")
     eval_kinds = evaluation.add_subparsers(dest="kind", required=True)
     retrieval = eval_kinds.add_parser("retrieval", parents=[common], help="BM25, dense and hybrid on a BEIR dataset")
-    retrieval.add_argument("--dataset", required=True, metavar="DIR", help="folder with corpus.jsonl, queries.jsonl, qrels/")
+    retrieval.add_argument("--dataset", required=True, metavar="DIR",
+                           help="folder with corpus.jsonl, queries.jsonl, qrels/")
     retrieval.add_argument("--split", default="test")
     retrieval.add_argument("--json", action="store_true", help="print one JSON object")
     retrieval.set_defaults(func=cmd_eval_retrieval)
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, *, embedder=None) -> int:
+    """Run one command. `embedder` replaces the configured one (a model already loaded)."""
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    args.embedder = embedder
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
     try:
         return args.func(args)
     except RagchatError as exc:

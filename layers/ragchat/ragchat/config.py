@@ -1,4 +1,8 @@
-"""Every setting, read from the environment in one place, with local defaults."""
+"""Every setting, read from the environment in one place, each with its one default.
+
+Nothing else in ragchat reads the environment: the composition root (bootstrap.py) hands each
+part the values it needs.
+"""
 
 from __future__ import annotations
 
@@ -10,34 +14,47 @@ from pathlib import Path
 from ragchat.errors import ConfigurationError
 
 PREFIX = "RAGCHAT_"
+# Settings that AWS itself sets in a Lambda function, read where no RAGCHAT_ variable is given.
+AWS_FALLBACKS = {
+    "aws_region": ("AWS_REGION", "AWS_DEFAULT_REGION"),
+    "function_name": ("AWS_LAMBDA_FUNCTION_NAME",),
+}
+_TRUE, _FALSE = {"1", "true", "yes", "on"}, {"0", "false", "no", "off"}
 
 
 @dataclass(frozen=True)
 class Settings:
     data_dir: Path = Path(".ragchat")
-    backend: str = "local"  # which adapter set bootstrap builds
+    backend: str = "local"  # which adapter set bootstrap builds: local | aws
+    # -- ingest --
     chunk_tokens: int = 200  # ~250 WordPiece tokens: inside MiniLM's 256-token window
     chunk_overlap: int = 30
-    max_file_mb: float = 50.0
+    max_file_mb: float = 50.0  # larger files are skipped, and larger uploads refused
     embed_batch_size: int = 32
+    # -- retrieval --
     retrieval_candidates: int = 100  # depth of each arm before fusion
     rrf_k: int = 60
+    # -- chat --
     generator: str = "extractive"  # extractive | openai | bedrock
     openai_base_url: str = "http://127.0.0.1:11434/v1"  # Ollama's; vLLM and llama.cpp's server work too
     openai_model: str = "llama3.1"
     openai_api_key: str = ""
     bedrock_model_id: str = "anthropic.claude-3-5-haiku-20241022-v1:0"
-    aws_region: str = ""  # empty: boto3's own resolution (AWS_REGION, profile)
     chat_sources: int = 6  # sources retrieved per answer
     min_similarity: float = 0.25  # cosine below which the best chunk is taken as not about the question
     history_tokens: int = 1500  # history sent to a language model
+    history_messages: int = 20  # messages read back for condensing and history
     max_answer_tokens: int = 800
     tools: str = "auto"  # auto: the tool loop runs with models that support tools; off: never
     tool_max_steps: int = 5  # model calls per answer that may use tools (one more then answers)
     tool_max_tokens: int = 40000  # input + output tokens per answer, over all its model calls
     tool_max_seconds: float = 60.0  # wall time per answer with tools
+    tool_max_calls_per_step: int = 5  # tool calls one model reply may ask for; more are refused
+    # -- the local server --
     local_token: str = ""  # when set, the local server requires it (Bearer header or ?token=)
     # -- the AWS adapter set (RAGCHAT_BACKEND=aws) --
+    aws_region: str = ""  # else AWS_REGION / AWS_DEFAULT_REGION; empty: boto3's own resolution
+    function_name: str = ""  # else AWS_LAMBDA_FUNCTION_NAME: the chat function invokes itself by it
     opensearch_endpoint: str = ""  # https://<id>.<region>.aoss.amazonaws.com
     index_prefix: str = "ragchat"
     bedrock_embedding_model: str = "amazon.titan-embed-text-v2:0"
@@ -48,6 +65,7 @@ class Settings:
     connections_table: str = ""
     user_pool_id: str = ""  # Cognito: the authorizer checks tokens against this pool ...
     user_pool_client_id: str = ""  # ... issued to this app client
+    token_issuer: str = ""  # the issuer tokens must name; empty: the user pool's own
 
     @property
     def store_path(self) -> Path:
@@ -57,20 +75,43 @@ class Settings:
     def sessions_path(self) -> Path:
         return self.data_dir / "sessions.db"
 
+    @property
+    def max_file_bytes(self) -> int:
+        return int(self.max_file_mb * 1024 * 1024)
+
+    @property
+    def issuer(self) -> str:
+        """Who must have signed a user's token: the Cognito user pool (or RAGCHAT_TOKEN_ISSUER)."""
+        if self.token_issuer:
+            return self.token_issuer.rstrip("/")
+        if not (self.aws_region and self.user_pool_id):
+            raise ConfigurationError("the authorizer needs RAGCHAT_USER_POOL_ID and a region (AWS_REGION)")
+        return f"https://cognito-idp.{self.aws_region}.amazonaws.com/{self.user_pool_id}"
+
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides) -> Settings:
         """Settings from RAGCHAT_* variables; keyword overrides (e.g. from CLI flags) win when not None."""
         environ = os.environ if environ is None else environ
+        defaults = cls()
         values: dict = {}
         for field in fields(cls):
-            raw = environ.get(PREFIX + field.name.upper())
-            if raw is None or raw == "":
-                continue
-            kind = type(getattr(cls(), field.name))
-            try:
-                values[field.name] = Path(raw).expanduser() if kind is Path else kind(raw)
-            except ValueError as exc:
-                raise ConfigurationError(f"{PREFIX}{field.name.upper()}={raw!r} is not a valid {kind.__name__}") from exc
-        settings = cls(**values)
+            name = PREFIX + field.name.upper()
+            raw = environ.get(name) or next(
+                (environ[n] for n in AWS_FALLBACKS.get(field.name, ()) if environ.get(n)), None)
+            if raw:
+                values[field.name] = _parse(name, raw, type(getattr(defaults, field.name)))
         chosen = {k: (Path(v).expanduser() if k == "data_dir" else v) for k, v in overrides.items() if v is not None}
-        return replace(settings, **chosen)
+        return replace(cls(**values), **chosen)
+
+
+def _parse(name: str, raw: str, kind: type):
+    try:
+        if kind is Path:
+            return Path(raw).expanduser()
+        if kind is bool:
+            if raw.lower() not in _TRUE | _FALSE:
+                raise ValueError(raw)
+            return raw.lower() in _TRUE
+        return kind(raw)
+    except ValueError as exc:
+        raise ConfigurationError(f"{name}={raw!r} is not a valid {kind.__name__}") from exc

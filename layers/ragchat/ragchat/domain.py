@@ -133,12 +133,43 @@ class IngestReport:
     removed: int = 0
     chunks_written: int = 0
     chunks_deleted: int = 0
-    skipped: list[tuple[str, str]] = field(default_factory=list)  # (path, reason)
+    rejected: list[tuple[str, str]] = field(default_factory=list)  # (path, reason): no retry will help
+    failed: list[tuple[str, str]] = field(default_factory=list)  # (path, reason): a retry may help
     seconds: float = 0.0
 
-    @property
-    def failed(self) -> int:
-        return len(self.skipped)
+    def add(self, other: IngestReport) -> None:
+        """Fold another run's figures into this one."""
+        for name in ("seen", "added", "updated", "unchanged", "removed", "chunks_written", "chunks_deleted",
+                     "seconds"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.rejected.extend(other.rejected)
+        self.failed.extend(other.failed)
+
+
+@dataclass(frozen=True)
+class UploadOutcome:
+    """What became of one uploaded file."""
+
+    path: str
+    status: DocStatus
+    reason: str = ""
+    chunks: int = 0
+
+    def as_dict(self) -> dict:
+        return {"path": self.path, "status": self.status, "reason": self.reason, "chunks": self.chunks}
+
+
+@dataclass(frozen=True)
+class PresignedUpload:
+    """Where and how a client uploads one file itself."""
+
+    method: str
+    url: str
+    key: str
+    expires_in: int
+
+    def as_dict(self) -> dict:
+        return {"method": self.method, "url": self.url, "key": self.key, "expiresIn": self.expires_in}
 
 
 # -- conversations -----------------------------------------------------------------------------
@@ -166,6 +197,13 @@ class Source:
             "path": self.path, "headingPath": list(self.heading_path), "page": self.page,
             "snippet": self.snippet, "score": round(self.score, 6),
         }
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Source:
+        """The inverse of as_dict (sessions store citations this way)."""
+        return cls(number=data["n"], chunk_id=data["chunkId"], doc_id=data["docId"], title=data["title"],
+                   uri=data["uri"], path=data["path"], heading_path=tuple(data["headingPath"]), page=data["page"],
+                   snippet=data["snippet"], score=data["score"])
 
 
 @dataclass(frozen=True)

@@ -9,8 +9,9 @@ class ConfigurationError(RagchatError):
     """A setting is missing or has a value ragchat cannot use."""
 
 
+# -- ingest ------------------------------------------------------------------------------------
 class DocumentRejected(RagchatError):
-    """A file cannot be ingested (unsupported, empty, corrupt or too large); the reason says why."""
+    """A file cannot be ingested, now or on any retry (unsupported, empty, corrupt, too large)."""
 
 
 class UnsupportedFormat(DocumentRejected):
@@ -29,6 +30,11 @@ class DocumentTooLarge(DocumentRejected):
     """The file is over the configured size limit."""
 
 
+class IngestFailed(RagchatError):
+    """Reading, embedding or storing failed in a way a retry may fix (I/O, throttling, an outage)."""
+
+
+# -- storage and search ------------------------------------------------------------------------
 class StoreError(RagchatError):
     """The chunk store failed or holds data it cannot use."""
 
@@ -39,6 +45,36 @@ class EmbeddingSpaceMismatch(StoreError):
 
 class InvalidQuery(RagchatError):
     """A search request is malformed (empty query, bad k, bad filter)."""
+
+
+# -- documents entering through an API ---------------------------------------------------------
+class UploadRefused(RagchatError):
+    """An uploaded file cannot be accepted."""
+
+
+class UnsupportedUpload(UploadRefused):
+    """The file's name or type is not one ragchat can ingest."""
+
+
+class UploadTooLarge(UploadRefused):
+    """The file is over the upload size limit."""
+
+
+class UploadNotAccepted(UploadRefused):
+    """This deployment takes uploads another way (presigned URLs on AWS, direct posts locally)."""
+
+
+class DocumentNotFound(RagchatError):
+    """No document with that id is visible to the asking user."""
+
+
+class NotAllowed(RagchatError):
+    """The asking user may see the thing but not change it."""
+
+
+# -- chat --------------------------------------------------------------------------------------
+class Unauthenticated(RagchatError):
+    """No verified user is behind the request or connection."""
 
 
 class SessionNotFound(RagchatError):

@@ -6,8 +6,20 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Protocol, runtime_checkable
 
 from ragchat.domain import (
-    Chunk, DocumentRecord, Filters, GenerationRequest, GenerationResult, Message, ParsedDocument, ScoredChunk,
-    Session, SourceObject, ToolContext, ToolOutput,
+    Chunk,
+    DocumentRecord,
+    Filters,
+    GenerationRequest,
+    GenerationResult,
+    Message,
+    ParsedDocument,
+    PresignedUpload,
+    ScoredChunk,
+    Session,
+    SourceObject,
+    ToolContext,
+    ToolOutput,
+    UploadOutcome,
 )
 
 # A batch of vectors: a numpy array or a list of lists; the core never needs numpy itself.
@@ -23,13 +35,14 @@ class DocumentSource(Protocol):
 
     def list(self) -> Iterable[SourceObject]: ...
 
-    def read(self, obj: SourceObject) -> bytes: ...
+    def read(self, obj: SourceObject) -> bytes:
+        """The object's bytes; any failure to read is worth a retry."""
 
+    def stat(self, key: str) -> SourceObject | None:
+        """The object's current state, or None if it no longer exists."""
 
-class Parser(Protocol):
-    """Turns the bytes of one file into titled sections; raises DocumentRejected subclasses."""
-
-    def __call__(self, data: bytes, obj: SourceObject) -> ParsedDocument: ...
+    def uri_for(self, key: str) -> str:
+        """The uri an object with this key has (also once it is gone)."""
 
 
 class Chunker(Protocol):
@@ -63,7 +76,7 @@ class Embedder(DocumentEmbedder, QueryEmbedder, Protocol):
 class ChunkStore(Protocol):
     """Documents, chunks and vectors, with keyword and vector search over them.
 
-    Every adapter passes tests/contract/test_chunk_store_contract.py.
+    Every adapter passes the contract in tests/contract/chunk_store_contract.py.
     """
 
     def ensure_embedding_space(self, model_id: str, dimension: int) -> None:
@@ -97,12 +110,11 @@ class Retriever(Protocol):
     ) -> list[ScoredChunk]: ...
 
 
-
 class SessionStore(Protocol):
     """Conversations, one item per message, always scoped to the user who owns them.
 
     A session that belongs to another user is treated exactly like one that does not exist.
-    Every adapter passes tests/contract/session_store_contract.py.
+    Every adapter passes the contract in tests/contract/session_store_contract.py.
     """
 
     def create_session(self, user_id: str, title: str, session_id: str | None = None) -> Session: ...
@@ -152,3 +164,39 @@ class Tool(Protocol):
         """What the user sees while the tool runs ("Searching: deploy steps")."""
 
     def run(self, args: dict, context: ToolContext) -> ToolOutput: ...
+
+
+# -- the edges of a chat connection -----------------------------------------------------------
+class ConnectionSink(Protocol):
+    """Delivers frames to one WebSocket client: post_to_connection on AWS, the open socket locally."""
+
+    def post(self, connection_id: str, data: str) -> None:
+        """Deliver one frame; raise ClientGone if the connection is closed."""
+
+
+class ConnectionStore(Protocol):
+    """Which user a connection belongs to (recorded when it connects, from the verified identity)."""
+
+    def put(self, connection_id: str, user_id: str, connected_at: float) -> None: ...
+
+    def user_of(self, connection_id: str) -> str | None: ...
+
+    def delete(self, connection_id: str) -> None: ...
+
+
+# -- documents entering and leaving through an API --------------------------------------------
+class DocumentFiles(Protocol):
+    """Where the files of documents live, for users who add and remove them: the drop folder
+    locally, the S3 bucket on AWS.
+
+    Refusals are UploadRefused subclasses (unsupported, too large, not accepted this way).
+    """
+
+    def upload(self, filename: str, data: bytes, user_id: str) -> UploadOutcome:
+        """Store and ingest one file directly (locally); the AWS library refuses."""
+
+    def presign(self, filename: str, user_id: str) -> PresignedUpload:
+        """A URL the client uploads to (on AWS); the local library refuses."""
+
+    def delete(self, record: DocumentRecord) -> int:
+        """Remove a document's file and its chunks; return how many chunks went."""

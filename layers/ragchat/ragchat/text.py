@@ -1,4 +1,4 @@
-"""Text helpers shared by chunking and keyword search: tokens, sentences, query terms.
+"""Text helpers shared by chunking and keyword search: tokens, sentences, stop words.
 
 A "token" here is a word or a punctuation mark. It runs about 0.8 of a WordPiece/BPE token
 on English prose, needs no model, and is the same on Lambda and on a laptop.
@@ -9,7 +9,6 @@ from __future__ import annotations
 import re
 
 _TOKEN = re.compile(r"\w+|[^\w\s]")
-_WORD = re.compile(r"\w+")
 _SENTENCE_END = re.compile(r"(?<=[.!?])[\"')\]]*\s+(?=[\"'(\[]?[A-Z0-9])")
 _BLANK_LINES = re.compile(r"\n\s*\n")
 _SPACES = re.compile(r"[ \t\f\v\r]+")
@@ -41,12 +40,3 @@ def normalise_whitespace(text: str) -> str:
     """Collapse runs of spaces inside lines and runs of blank lines, keep paragraph breaks."""
     lines = [_SPACES.sub(" ", line).strip() for line in text.splitlines()]
     return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
-
-
-def query_terms(query: str) -> list[str]:
-    """Distinct lower-cased words of a query without stop words, in order of first appearance."""
-    seen: dict[str, None] = {}
-    for word in _WORD.findall(query.lower()):
-        if word not in STOPWORDS:
-            seen.setdefault(word, None)
-    return list(seen)

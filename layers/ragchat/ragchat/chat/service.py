@@ -1,4 +1,4 @@
-"""One chat turn, transport-agnostic: the WebSocket route handlers (local server and Lambda) and
+"""One chat turn, transport-agnostic: the WebSocket endpoint (local server and Lambda) and
 `ragchat ask` all call `ChatService.answer` with a sink that delivers frames their own way."""
 
 from __future__ import annotations
@@ -6,69 +6,101 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass
 
 from ragchat.access import scoped
 from ragchat.chat import protocol
-from ragchat.chat.citations import CitationFilter
+from ragchat.chat.answer import AnswerText, FrameSink
 from ragchat.chat.condense import HeuristicCondenser, ModelCondenser
 from ragchat.chat.prompting import (
-    NO_SOURCES_ANSWER, SYSTEM_PROMPT, TOOL_SYSTEM_PROMPT, bounded_history, render_sources, user_turn,
+    NO_SOURCES_ANSWER,
+    SYSTEM_PROMPT,
+    TOOL_SYSTEM_PROMPT,
+    bounded_history,
+    render_sources,
+    user_turn,
 )
-from ragchat.chat.streaming import DeltaCoalescer
 from ragchat.chat.tool_loop import LoopLimits, ToolLoop
-from ragchat.domain import Filters, GenerationRequest, Message, ScoredChunk, SourceBook, ToolContext, Turn
+from ragchat.domain import Filters, GenerationRequest, Message, Session, SourceBook, ToolContext, Turn
 from ragchat.errors import ClientGone, GenerationError, SessionNotFound
 from ragchat.ports import Generator, Retriever, SessionStore
+from ragchat.retrieval.relevance import relevance_gate
 from ragchat.tools.registry import ToolRegistry
 
 log = logging.getLogger(__name__)
 
-FrameSink = Callable[[dict], None]  # delivers one server frame; raises ClientGone if the client left
 INTERRUPTED = "\n\n*(interrupted: the client disconnected)*"
 MODEL_FAILED = "\n\n*(the model failed before the answer was complete)*"
 
 
 @dataclass(frozen=True)
 class ChatSettings:
-    k: int = 6  # sources per answer
-    min_similarity: float = 0.25  # below this cosine the best chunk is not about the question
-    history_tokens: int = 1500  # history sent to a model
-    history_messages: int = 20  # messages read back for condensing and history
-    max_answer_tokens: int = 800
+    sources: int  # sources retrieved per answer
+    min_similarity: float  # below this cosine the best chunk is not about the question
+    history_tokens: int  # history sent to a model
+    history_messages: int  # messages read back for condensing and history
+    max_answer_tokens: int
 
 
-def relevance_gate(min_similarity: float) -> Callable[[list[ScoredChunk]], list[ScoredChunk]]:
-    """Nothing at all if no chunk is close enough to the question: better no answer than a guess."""
+@dataclass
+class _Turn:
+    """What one answer needs as it is produced."""
 
-    def relevant(hits: list[ScoredChunk]) -> list[ScoredChunk]:
-        best_dense = max((h.arm_scores.get("dense", float("-inf")) for h in hits), default=float("-inf"))
-        return hits if best_dense >= min_similarity else []
-
-    return relevant
+    user_id: str
+    session: Session
+    history: list[Message]
+    question: str
+    request_id: str
+    message_id: str
+    send: FrameSink
+    sources: SourceBook
+    text: AnswerText
 
 
 class ChatService:
     """One turn: a single retrieval then the answer, or, with tools and a model that can use them,
     the tool loop, where the model searches, reads and computes as it sees fit."""
 
-    def __init__(self, retriever: Retriever, generator: Generator, sessions: SessionStore,
-                 settings: ChatSettings | None = None, tools: ToolRegistry | None = None,
-                 limits: LoopLimits | None = None):
+    def __init__(self, retriever: Retriever, generator: Generator, sessions: SessionStore, settings: ChatSettings,
+                 tools: ToolRegistry | None = None, limits: LoopLimits | None = None):
         self.retriever = retriever
         self.generator = generator
         self.sessions = sessions
-        self.settings = settings or ChatSettings()
-        self.relevant = relevance_gate(self.settings.min_similarity)
+        self.settings = settings
+        self.relevant = relevance_gate(settings.min_similarity)
         use_tools = tools is not None and generator.supports_tools
+        if use_tools and limits is None:
+            raise ValueError("a chat with tools needs loop limits")
         self.tool_loop = ToolLoop(generator, tools, limits) if use_tools else None
         self.condenser = ModelCondenser(generator) if generator.uses_language_model else HeuristicCondenser()
 
-    # -- one turn ----------------------------------------------------------------------------
     def answer(self, user_id: str, text: str, send: FrameSink, session_id: str | None = None,
                request_id: str | None = None, filters: Filters | None = None) -> Message | None:
-        request_id = request_id or uuid.uuid4().hex
+        """Stream the answer to `text` as frames through `send`, store both turns, return the reply
+        (None when the client left mid-answer; what was said is stored, marked as interrupted)."""
+        turn = self._open(user_id, text, send, session_id, request_id or uuid.uuid4().hex)
+        send(protocol.start_frame(turn.request_id, turn.session.session_id, turn.message_id))
+        try:
+            if self.tool_loop is not None:
+                stop_reason, extra = self._answer_with_tools(turn)
+            else:
+                stop_reason, extra = self._retrieve_then_answer(turn, filters)
+            turn.text.flush()
+        except ClientGone:
+            log.info("client left during request %s; keeping what was said", turn.request_id)
+            self._store_reply(turn, turn.text.text + INTERRUPTED)
+            return None
+        except GenerationError:
+            # what was said stays, marked; the history keeps alternating user and assistant turns
+            self._store_reply(turn, turn.text.text + MODEL_FAILED)
+            raise
+        reply = self._store_reply(turn, turn.text.text)
+        self._send_sources_and_end(turn, stop_reason, extra)
+        return reply
+
+    # -- the steps of a turn -----------------------------------------------------------------
+    def _open(self, user_id: str, text: str, send: FrameSink, session_id: str | None, request_id: str) -> _Turn:
+        """The session (this user's, or a new one), its recent history, and the question stored."""
         if session_id:
             session = self.sessions.get_session(user_id, session_id)
             if session is None:
@@ -79,90 +111,53 @@ class ChatService:
         self.sessions.append_message(user_id, Message(
             message_id=uuid.uuid4().hex, session_id=session.session_id, role="user", content=text,
             created_at=time.time(), request_id=request_id))
-        message_id = uuid.uuid4().hex
-        send(protocol.start_frame(request_id, session.session_id, message_id))
+        sources = SourceBook()
+        return _Turn(user_id, session, history, text, request_id, uuid.uuid4().hex, send, sources,
+                     AnswerText(request_id, send, sources.numbers))
 
-        book = SourceBook()
-        hits: list[ScoredChunk] = []
-        query = text
-        if self.tool_loop is None:  # the model does not search itself: one retrieval, up front
-            query = self.condenser.condense(text, history)
-            hits = self.relevant(self.retriever.search(query, k=self.settings.k, filters=scoped(filters, user_id)))
-            for hit in hits:
-                book.add(hit.chunk, hit.score)
-        seq = 0
+    def _answer_with_tools(self, turn: _Turn) -> tuple[str, dict]:
+        """The model searches itself: no retrieval up front, the question as asked."""
+        request = GenerationRequest(
+            system=TOOL_SYSTEM_PROMPT, question=turn.question, sources=(), max_tokens=self.settings.max_answer_tokens,
+            turns=(*bounded_history(turn.history, self.settings.history_tokens), Turn("user", turn.question)))
+        outcome = self.tool_loop.run(
+            request, ToolContext(turn.user_id, turn.sources), turn.text.write,
+            on_tool=lambda event: turn.send(protocol.tool_frame(turn.request_id, **event)),
+            before_tool=turn.text.flush)
+        return outcome.stop_reason, {"query": turn.question, "steps": outcome.steps, "toolCalls": outcome.tool_calls}
 
-        def emit(chunk: str) -> None:
-            nonlocal seq
-            seq += 1
-            send(protocol.delta_frame(request_id, seq, chunk))
+    def _retrieve_then_answer(self, turn: _Turn, filters: Filters | None) -> tuple[str, dict]:
+        """One retrieval for the standalone question, then one generation over what it found."""
+        query = self.condenser.condense(turn.question, turn.history)
+        hits = self.relevant(self.retriever.search(query, k=self.settings.sources,
+                                                   filters=scoped(filters, turn.user_id)))
+        for hit in hits:
+            turn.sources.add(hit.chunk, hit.score)
+        if not hits:
+            turn.text.write(NO_SOURCES_ANSWER)
+            return "end_turn", {"query": query}
+        history = bounded_history(turn.history, self.settings.history_tokens)
+        request = GenerationRequest(
+            system=SYSTEM_PROMPT, turns=(*history, user_turn(query, render_sources(turn.sources.sources, hits))),
+            question=query, sources=tuple(turn.sources.sources), passages=tuple(turn.sources.passages),
+            max_tokens=self.settings.max_answer_tokens,
+        )
+        return self.generator.stream(request, turn.text.write).stop_reason, {"query": query}
 
-        coalescer = DeltaCoalescer(emit)
-        citations = CitationFilter(book.numbers)  # live: sources found by tools become citable
-        shown: list[str] = []
-
-        def on_text(piece: str) -> None:
-            visible = citations.feed(piece)
-            shown.append(visible)
-            coalescer.write(visible)
-
-        def flush() -> None:
-            """Everything said so far goes out (a tool step starts, or the answer ends)."""
-            tail = citations.flush()  # at a step's end an unclosed `[` is plain text
-            shown.append(tail)
-            coalescer.write(tail)
-            coalescer.close()
-
-        extra: dict = {"query": query}
-        stop_reason = "end_turn"
-        try:
-            if self.tool_loop is not None:
-                request = GenerationRequest(
-                    system=TOOL_SYSTEM_PROMPT, question=text, sources=(), max_tokens=self.settings.max_answer_tokens,
-                    turns=bounded_history(history, self.settings.history_tokens) + (Turn("user", text),))
-                outcome = self.tool_loop.run(
-                    request, ToolContext(user_id, book), on_text,
-                    on_tool=lambda event: send(protocol.tool_frame(request_id, **event)),
-                    before_tool=flush)
-                stop_reason = outcome.stop_reason
-                extra.update(steps=outcome.steps, toolCalls=outcome.tool_calls)
-            elif not book.sources:
-                on_text(NO_SOURCES_ANSWER)
-            else:
-                request = GenerationRequest(
-                    system=SYSTEM_PROMPT,
-                    turns=bounded_history(history, self.settings.history_tokens)
-                    + (user_turn(query, render_sources(book.sources, hits)),),
-                    question=query, sources=tuple(book.sources), passages=tuple(book.passages),
-                    max_tokens=self.settings.max_answer_tokens,
-                )
-                stop_reason = self.generator.stream(request, on_text).stop_reason
-            flush()
-        except ClientGone:
-            log.info("client left during request %s; keeping what was said", request_id)
-            self._store_answer(user_id, session.session_id, message_id, "".join(shown) + INTERRUPTED,
-                               citations.cited, book.sources, request_id)
-            return None
-        except GenerationError:
-            # what was said stays, marked; the history keeps alternating user and assistant turns
-            self._store_answer(user_id, session.session_id, message_id, "".join(shown) + MODEL_FAILED,
-                               citations.cited, book.sources, request_id)
-            raise
-
-        sources = book.sources
-        cited = [s for s in sources if s.number in citations.cited]
-        reply = self._store_answer(user_id, session.session_id, message_id, "".join(shown), citations.cited,
-                                   sources, request_id)
-        listed, omitted = protocol.fit_sources(sources, first=cited)
-        send(protocol.sources_frame(request_id, listed, **({"omitted": omitted} if omitted else {})))
-        shown_citations, omitted = protocol.fit_sources(cited)
-        send(protocol.end_frame(request_id, session.session_id, message_id, shown_citations,
-                                stopReason=stop_reason, **extra, **({"citationsOmitted": omitted} if omitted else {})))
-        return reply
-
-    def _store_answer(self, user_id, session_id, message_id, content, cited_numbers, sources, request_id) -> Message:
-        cited = tuple(s for s in sources if s.number in cited_numbers)
-        message = Message(message_id=message_id, session_id=session_id, role="assistant", content=content,
-                          created_at=time.time(), citations=cited, request_id=request_id)
-        self.sessions.append_message(user_id, message)
+    def _store_reply(self, turn: _Turn, content: str) -> Message:
+        cited = set(turn.text.cited)
+        message = Message(message_id=turn.message_id, session_id=turn.session.session_id, role="assistant",
+                          content=content, created_at=time.time(), request_id=turn.request_id,
+                          citations=tuple(s for s in turn.sources.sources if s.number in cited))
+        self.sessions.append_message(turn.user_id, message)
         return message
+
+    def _send_sources_and_end(self, turn: _Turn, stop_reason: str, extra: dict) -> None:
+        sources = turn.sources.sources
+        cited = [s for s in sources if s.number in set(turn.text.cited)]
+        listed, omitted = protocol.fit_sources(sources, first=cited)
+        turn.send(protocol.sources_frame(turn.request_id, listed, **({"omitted": omitted} if omitted else {})))
+        shown_citations, omitted = protocol.fit_sources(cited)
+        turn.send(protocol.end_frame(turn.request_id, turn.session.session_id, turn.message_id, shown_citations,
+                                     stopReason=stop_reason, **extra,
+                                     **({"citationsOmitted": omitted} if omitted else {})))

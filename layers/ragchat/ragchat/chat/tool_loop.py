@@ -45,10 +45,10 @@ def estimate_tokens(request: GenerationRequest) -> int:
 
 @dataclass(frozen=True)
 class LoopLimits:
-    max_steps: int = 5  # model calls that may run tools; one more call then answers
-    max_tokens: int = 40_000  # input + output tokens over all calls of one answer
-    max_seconds: float = 60.0
-    max_calls_per_step: int = 5  # tool calls one model reply may ask for; more are refused
+    max_steps: int  # model calls that may run tools; one more call then answers
+    max_tokens: int  # input + output tokens over all calls of one answer
+    max_seconds: float
+    max_calls_per_step: int  # tool calls one model reply may ask for; more are refused
 
 
 @dataclass(frozen=True)
@@ -61,11 +61,11 @@ class LoopResult:
 
 
 class ToolLoop:
-    def __init__(self, generator: Generator, registry: ToolRegistry, limits: LoopLimits | None = None,
+    def __init__(self, generator: Generator, registry: ToolRegistry, limits: LoopLimits,
                  clock: Callable[[], float] = time.monotonic):
         self.generator = generator
         self.registry = registry
-        self.limits = limits or LoopLimits()
+        self.limits = limits
         self.clock = clock
 
     def run(self, request: GenerationRequest, context: ToolContext, on_text: TextSink,

@@ -52,9 +52,19 @@ class BeirCorpusSource:
         self.root_uri = f"beir://{dataset.name}/"
 
     def list(self) -> Iterator[SourceObject]:
-        for doc_id, (title, text) in self.dataset.corpus.items():
-            yield SourceObject(key=doc_id, uri=self.root_uri + doc_id, size=len(text.encode("utf-8")),
-                               media_type="text/plain", title=title or None)
+        for doc_id in self.dataset.corpus:
+            yield self._object(doc_id)
+
+    def _object(self, doc_id: str) -> SourceObject:
+        title, text = self.dataset.corpus[doc_id]
+        return SourceObject(key=doc_id, uri=self.uri_for(doc_id), size=len(text.encode("utf-8")),
+                            media_type="text/plain", title=title or None)
+
+    def stat(self, key: str) -> SourceObject | None:
+        return self._object(key) if key in self.dataset.corpus else None
+
+    def uri_for(self, key: str) -> str:
+        return self.root_uri + key
 
     def read(self, obj: SourceObject) -> bytes:
         return self.dataset.corpus[obj.key][1].encode("utf-8")

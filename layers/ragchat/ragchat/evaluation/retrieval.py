@@ -5,9 +5,10 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
-from ragchat.bootstrap import Services
 from ragchat.evaluation.beir import BeirCorpusSource, BeirDataset
 from ragchat.evaluation.metrics import ndcg_at_k, percentile, recall_at_k
+from ragchat.ingest.pipeline import IngestPipeline
+from ragchat.ports import Retriever
 from ragchat.retrieval.retriever import MODES
 
 CHUNK_DEPTH = 300  # chunks asked for, so that ~100 distinct documents remain after collapsing
@@ -36,18 +37,20 @@ def _documents_in_order(results) -> list[str]:
     return list(seen)
 
 
-def evaluate(services: Services, dataset: BeirDataset, progress=None) -> dict:
+def evaluate(pipeline: IngestPipeline, retriever: Retriever, dataset: BeirDataset, progress=None) -> dict:
+    """Ingest the dataset's corpus with `pipeline` (into an empty store), then score every mode of
+    `retriever` over that store on the dataset's queries."""
     started = time.perf_counter()
-    report = services.pipeline.sync(BeirCorpusSource(dataset), progress=progress)
+    report = pipeline.sync(BeirCorpusSource(dataset), progress=progress)
     ingest_seconds = time.perf_counter() - started
-    services.embedder.embed_query("warm up")  # model loading is not query latency
+    retriever.search("warm up", k=1)  # model loading is not query latency
 
     results: dict[str, ModeResult] = {}
     for mode in MODES:
         ndcgs, recalls, latencies = [], [], []
         for query_id, text in dataset.queries.items():
             t0 = time.perf_counter()
-            hits = services.retriever.search(text, k=CHUNK_DEPTH, mode=mode)
+            hits = retriever.search(text, k=CHUNK_DEPTH, mode=mode)
             latencies.append((time.perf_counter() - t0) * 1000)
             ranked = _documents_in_order(hits)
             ndcgs.append(ndcg_at_k(ranked, dataset.qrels[query_id], 10))
@@ -56,7 +59,8 @@ def evaluate(services: Services, dataset: BeirDataset, progress=None) -> dict:
 
     out: dict = {mode: results[mode].as_dict() for mode in MODES}
     out["ingest"] = {
-        "documents": report.seen, "chunks": services.store.count_chunks(), "skipped": report.failed,
+        "documents": report.seen, "chunks": pipeline.store.count_chunks(), "skipped": len(report.rejected),
+        "failed": len(report.failed),
         "seconds": round(ingest_seconds, 1),
     }
     out["dataset"] = {"name": dataset.name, "queries": len(dataset.queries), "corpus": len(dataset.corpus)}

@@ -10,16 +10,17 @@ import hashlib
 import logging
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Protocol
 
-from ragchat.domain import Chunk, DocumentRecord, IngestReport, SourceObject, stable_id
-from ragchat.errors import DocumentRejected, DocumentTooLarge
+from ragchat.domain import Chunk, DocStatus, DocumentRecord, IngestReport, SourceObject, stable_id
+from ragchat.errors import DocumentRejected
 from ragchat.ingest import parsers
 from ragchat.ports import Chunker, ChunkStore, DocumentEmbedder, DocumentSource
 
 log = logging.getLogger(__name__)
 
+BATCH_CHUNKS = 256  # chunks embedded together: full batches for the model, bounded memory
 PARSER_VERSION = "parsers-v2"  # bump when parsing changes what a file yields: everything re-ingests
 
 
@@ -41,8 +42,8 @@ class _Pending:
 
 
 class IngestPipeline:
-    def __init__(self, store: ChunkStore, embedder: DocumentEmbedder, chunker: Chunker,
-                 max_file_bytes: int = 50 * 1024 * 1024, batch_chunks: int = 256):
+    def __init__(self, store: ChunkStore, embedder: DocumentEmbedder, chunker: Chunker, max_file_bytes: int,
+                 batch_chunks: int = BATCH_CHUNKS):
         self.store = store
         self.embedder = embedder
         self.chunker = chunker
@@ -101,9 +102,8 @@ class IngestPipeline:
         return self.store.delete_document(stable_id(uri))
 
     # -- steps -------------------------------------------------------------------------------
-    def _reject(self, obj: SourceObject, reason: str, status: str, report: IngestReport,
-                progress: Progress | None, content_hash: str = "") -> None:
-        report.skipped.append((obj.key, reason))
+    def _record_outcome(self, obj: SourceObject, reason: str, status: DocStatus, progress: Progress | None,
+                        content_hash: str = "") -> None:
         self.store.record_status(DocumentRecord(
             doc_id=obj.doc_id, uri=obj.uri, path=obj.key, title=obj.title or obj.key, doc_type=obj.extension,
             content_hash=content_hash, pipeline_version=self.pipeline_version, size=obj.size,
@@ -112,34 +112,43 @@ class IngestPipeline:
         if progress:
             progress.advanced(obj, status)
 
+    def _reject(self, obj: SourceObject, reason: str, report: IngestReport, progress: Progress | None,
+                content_hash: str) -> None:
+        """No retry will help: recorded as skipped with its reason, remembered by content hash."""
+        report.rejected.append((obj.key, reason))
+        self._record_outcome(obj, reason, "skipped", progress, content_hash)
+
+    def _fail(self, obj: SourceObject, reason: str, report: IngestReport, progress: Progress | None) -> None:
+        """A retry may help: recorded as failed, with no content hash so the next run tries again."""
+        log.warning("ingest of %s failed: %s", obj.key, reason)
+        report.failed.append((obj.key, reason))
+        self._record_outcome(obj, reason, "failed", progress)
+
     def _prepare(self, source: DocumentSource, obj: SourceObject, report: IngestReport,
                  progress: Progress | None) -> _Pending | None:
-        existing = self.store.get_document(obj.doc_id)
-        content_hash = ""
+        if obj.size > self.max_file_bytes:
+            self._reject(obj, f"file is {obj.size / 1e6:.1f} MB, over the {self.max_file_bytes / 1e6:.0f} MB limit",
+                         report, progress, content_hash="")
+            return None
         try:
-            if obj.size > self.max_file_bytes:
-                raise DocumentTooLarge(
-                    f"file is {obj.size / 1e6:.1f} MB, over the {self.max_file_bytes / 1e6:.0f} MB limit")
             data = source.read(obj)
-            content_hash = hashlib.sha256(data).hexdigest()
-            if (existing and existing.content_hash == content_hash
-                    and existing.pipeline_version == self.pipeline_version):
-                if existing.status == "indexed":
-                    report.unchanged += 1
-                    if progress:
-                        progress.advanced(obj, "unchanged")
-                    return None
-                if existing.status == "skipped":  # the same rejected bytes: same verdict, no re-parse
-                    self._reject(obj, existing.reason, "skipped", report, progress, content_hash)
-                    return None
+        except Exception as exc:  # gone, throttled, a network error: the next event or sync retries
+            self._fail(obj, f"could not read the file ({type(exc).__name__}: {exc})", report, progress)
+            return None
+        content_hash = hashlib.sha256(data).hexdigest()
+        existing = self.store.get_document(obj.doc_id)
+        if self._already_done(existing, content_hash, obj, report, progress):
+            return None
+        try:
             parsed = parsers.parse(data, obj)
             chunks = self.chunker.split(parsed, obj, content_hash)
         except DocumentRejected as exc:
-            self._reject(obj, str(exc), "skipped", report, progress, content_hash)
+            self._reject(obj, str(exc), report, progress, content_hash)
             return None
-        except Exception as exc:  # a parser library bug or an I/O error must not stop the run
-            log.warning("failed to read %s: %s", obj.key, exc, exc_info=log.isEnabledFor(logging.DEBUG))
-            self._reject(obj, f"could not read the file ({type(exc).__name__}: {exc})", "failed", report, progress)
+        except Exception as exc:  # a parser that gives up on these bytes will give up on them again
+            log.info("parsing %s failed", obj.key, exc_info=True)
+            self._reject(obj, f"could not parse the file ({type(exc).__name__}: {str(exc)[:300]})", report,
+                         progress, content_hash)
             return None
         record = DocumentRecord(
             doc_id=obj.doc_id, uri=obj.uri, path=obj.key, title=parsed.title, doc_type=parsed.doc_type,
@@ -147,6 +156,24 @@ class IngestPipeline:
             status="indexed", chunk_count=len(chunks), updated_at=time.time(),
         )
         return _Pending(obj, record, chunks, replaced_chunks=existing.chunk_count if existing else 0)
+
+    def _already_done(self, existing: DocumentRecord | None, content_hash: str, obj: SourceObject,
+                      report: IngestReport, progress: Progress | None) -> bool:
+        """Nothing to do for bytes this pipeline has seen: the indexed version, or a known rejection."""
+        if (existing is None or existing.content_hash != content_hash
+                or existing.pipeline_version != self.pipeline_version):
+            return False
+        if existing.chunk_count > 0:  # these bytes are the indexed version (restored after a bad one, maybe)
+            if existing.status != "indexed":
+                self.store.record_status(replace(existing, status="indexed", reason=""))
+            report.unchanged += 1
+            if progress:
+                progress.advanced(obj, "unchanged")
+            return True
+        if existing.status == "skipped":  # the same rejected bytes: the same verdict, without parsing again
+            self._reject(obj, existing.reason, report, progress, content_hash)
+            return True
+        return False
 
     def _flush(self, pending: list[_Pending], report: IngestReport, progress: Progress | None) -> None:
         if not pending:
@@ -159,11 +186,9 @@ class IngestPipeline:
                 batch.append((item.record, item.chunks, vectors[offset:offset + len(item.chunks)]))
                 offset += len(item.chunks)
             self.store.replace_documents(batch)
-        except Exception as exc:
-            log.warning("embedding or writing a batch of %d files failed: %s", len(pending), exc)
+        except Exception as exc:  # throttling, an outage, a store error: every file of the batch is retried
             for item in pending:
-                self._reject(item.obj, f"could not embed or store ({type(exc).__name__}: {exc})",
-                             "failed", report, progress)
+                self._fail(item.obj, f"could not embed or store ({type(exc).__name__}: {exc})", report, progress)
             return
         for item in pending:
             report.chunks_written += len(item.chunks)

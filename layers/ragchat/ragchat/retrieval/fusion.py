@@ -6,14 +6,13 @@ from collections.abc import Mapping, Sequence
 
 from ragchat.domain import ScoredChunk
 
-RRF_K = 60  # the constant of Cormack, Clarke and Buettcher (SIGIR 2009)
-
 
 def reciprocal_rank_fusion(
-    arms: Mapping[str, Sequence[ScoredChunk]], k: int = RRF_K, weights: Mapping[str, float] | None = None,
+    arms: Mapping[str, Sequence[ScoredChunk]], k: int, weights: Mapping[str, float] | None = None,
     limit: int | None = None,
 ) -> list[ScoredChunk]:
     """Fuse ranked lists by sum of weight / (k + rank); ties keep the order of first appearance.
+    (k = 60 is the constant of Cormack, Clarke and Buettcher, SIGIR 2009.)
 
     Each result carries the rank it had in every arm that found it, so callers can explain it.
     """

@@ -5,7 +5,7 @@ from __future__ import annotations
 from ragchat.domain import Filters, ScoredChunk
 from ragchat.errors import InvalidQuery
 from ragchat.ports import ChunkStore, QueryEmbedder
-from ragchat.retrieval.fusion import RRF_K, reciprocal_rank_fusion
+from ragchat.retrieval.fusion import reciprocal_rank_fusion
 
 MODES = ("hybrid", "bm25", "dense")
 MAX_K = 1000
@@ -15,13 +15,14 @@ MAX_QUERY_CHARS = 8000  # a question plus the words a follow-up rewrite adds
 class HybridRetriever:
     """Retriever port. `candidates` is how deep each arm looks before fusion."""
 
-    def __init__(self, store: ChunkStore, embedder: QueryEmbedder, candidates: int = 100, rrf_k: int = RRF_K):
+    def __init__(self, store: ChunkStore, embedder: QueryEmbedder, candidates: int, rrf_k: int):
         self.store = store
         self.embedder = embedder
         self.candidates = candidates
         self.rrf_k = rrf_k
 
-    def search(self, query: str, k: int = 10, filters: Filters | None = None, mode: str = "hybrid") -> list[ScoredChunk]:
+    def search(self, query: str, k: int = 10, filters: Filters | None = None,
+               mode: str = "hybrid") -> list[ScoredChunk]:
         query = (query or "").strip()
         if not query:
             raise InvalidQuery("the query is empty")

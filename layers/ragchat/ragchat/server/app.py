@@ -1,6 +1,7 @@
 """The FastAPI app: the chat page, the WebSocket endpoint, and a REST API for documents and sessions.
 
-The same app is meant to run behind Mangum on AWS (the HTTP API); locally uvicorn serves it.
+The same app runs behind Mangum as the HTTP API function on AWS; locally uvicorn serves it.
+Every typed error becomes its status code here, in one table.
 """
 
 from __future__ import annotations
@@ -10,19 +11,27 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from fastapi import Depends, FastAPI, HTTPException, Request, UploadFile, WebSocket
+from fastapi import Depends, FastAPI, Request, UploadFile, WebSocket
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
+from starlette.requests import HTTPConnection
 
-from ragchat.access import is_visible, may_delete
-from ragchat.chat.routes import ChatRoutes
-from ragchat.domain import DocumentRecord
-from ragchat.errors import RagchatError, SessionNotFound
+from ragchat.documents import DocumentService
+from ragchat.errors import (
+    DocumentNotFound,
+    InvalidQuery,
+    NotAllowed,
+    RagchatError,
+    SessionNotFound,
+    Unauthenticated,
+    UnsupportedUpload,
+    UploadNotAccepted,
+    UploadTooLarge,
+)
 from ragchat.ports import ChunkStore, SessionStore
-from ragchat.server.documents import MAX_UPLOAD_BYTES
-from ragchat.server.websocket import LocalConnectionSink, serve_socket
+from ragchat.server.websocket import LocalWebSocket, serve_socket
 
 log = logging.getLogger(__name__)
 STATIC = Path(__file__).parent / "static"
@@ -31,29 +40,16 @@ CONTENT_SECURITY_POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "connect-src 'self' ws: wss: http: https:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
 )
-Identity = Callable[[Request], str]  # the user behind a request, or HTTPException(401)
+# The most specific class listed first wins (an UploadTooLarge is also an UploadRefused).
+ERROR_STATUS: tuple[tuple[type[RagchatError], int], ...] = (
+    (Unauthenticated, 401), (NotAllowed, 403), (DocumentNotFound, 404), (SessionNotFound, 404),
+    (UploadNotAccepted, 409), (UploadTooLarge, 413), (UnsupportedUpload, 415), (InvalidQuery, 400),
+)
+Identity = Callable[[HTTPConnection], str]  # the user behind a request or socket; raises Unauthenticated
 
 
-def local_identity(token: str | None, user: str = "local") -> Identity:
-    """The one local user; with a token configured, only requests that carry it."""
-
-    def identify(request: Request) -> str:
-        if token:
-            supplied = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
-            if (supplied or request.query_params.get("token", "")) != token:
-                raise HTTPException(status_code=401, detail="missing or wrong token")
-        return user
-
-    return identify
-
-
-def jwt_claims_identity(request: Request) -> str:
-    """The `sub` claim that API Gateway's JWT authorizer verified (Mangum passes the event along)."""
-    event = request.scope.get("aws.event") or {}
-    claims = event.get("requestContext", {}).get("authorizer", {}).get("jwt", {}).get("claims", {})
-    if not claims.get("sub"):
-        raise HTTPException(status_code=401, detail="unauthenticated")
-    return claims["sub"]
+def status_of(error: RagchatError) -> int:
+    return next((status for kind, status in ERROR_STATUS if isinstance(error, kind)), 400)
 
 
 class UploadRequest(BaseModel):
@@ -61,18 +57,22 @@ class UploadRequest(BaseModel):
 
 
 @dataclass
-class AppContext:
+class HttpContext:
     store: ChunkStore
     sessions: SessionStore
-    documents: object  # LocalDocuments or S3Documents (server/documents.py)
+    documents: DocumentService
     identity: Identity
-    routes: ChatRoutes | None = None  # the WebSocket endpoint; on AWS, API Gateway serves it instead
-    sink: LocalConnectionSink | None = None
+    max_upload_bytes: int
+    chat: LocalWebSocket | None = None  # the WebSocket endpoint; on AWS, API Gateway serves it instead
     serve_page: bool = True
-    manage_shared: bool = True  # users may delete shared documents (the single local user); not on AWS
 
 
-def create_app(context: AppContext) -> FastAPI:
+def _document_dict(d) -> dict:
+    return {"docId": d.doc_id, "path": d.path, "title": d.title, "type": d.doc_type, "status": d.status,
+            "reason": d.reason, "chunks": d.chunk_count, "size": d.size, "updatedAt": d.updated_at, "uri": d.uri}
+
+
+def create_app(context: HttpContext) -> FastAPI:
     app = FastAPI(title="ragchat", version="0.1.0", docs_url="/api/docs", openapi_url="/api/openapi.json")
 
     @app.middleware("http")
@@ -83,55 +83,41 @@ def create_app(context: AppContext) -> FastAPI:
         response.headers.setdefault("Referrer-Policy", "no-referrer")
         return response
 
-    def user(request: Request) -> str:
-        return context.identity(request)
-
     @app.exception_handler(RagchatError)
     async def ragchat_error(_: Request, exc: RagchatError) -> JSONResponse:
-        status = getattr(exc, "status", 404 if isinstance(exc, SessionNotFound) else 400)
-        return JSONResponse({"error": type(exc).__name__, "detail": str(exc)}, status_code=status)
+        return JSONResponse({"error": type(exc).__name__, "detail": str(exc)}, status_code=status_of(exc))
+
+    def user(request: Request) -> str:
+        return context.identity(request)
 
     @app.get("/api/health")
     def health() -> dict:
         return {"status": "ok", "chunks": context.store.count_chunks()}
 
-    def visible_document(doc_id: str, user_id: str) -> DocumentRecord:
-        record = context.store.get_document(doc_id)
-        if record is None or not is_visible(record.path, user_id):  # another user's upload: "no such"
-            raise HTTPException(status_code=404, detail="no such document")
-        return record
-
     @app.get("/api/documents")
     def documents(user_id: str = Depends(user)) -> dict:
-        return {"documents": [
-            {"docId": d.doc_id, "path": d.path, "title": d.title, "type": d.doc_type, "status": d.status,
-             "reason": d.reason, "chunks": d.chunk_count, "size": d.size, "updatedAt": d.updated_at, "uri": d.uri}
-            for d in context.store.list_documents() if is_visible(d.path, user_id)
-        ]}
+        return {"documents": [_document_dict(d) for d in context.documents.visible(user_id)]}
 
     @app.get("/api/documents/{doc_id}")
     def document(doc_id: str, user_id: str = Depends(user)) -> dict:
-        record = visible_document(doc_id, user_id)
-        chunks = context.store.get_chunks(doc_id)
+        record, chunks = context.documents.chunks(doc_id, user_id)
         return {"docId": doc_id, "title": record.title, "path": record.path, "status": record.status,
                 "chunks": [{"chunkId": c.chunk_id, "position": c.position, "headingPath": list(c.heading_path),
                             "page": c.page, "text": c.text} for c in chunks]}
 
     @app.delete("/api/documents/{doc_id}")
     def delete_document(doc_id: str, user_id: str = Depends(user)) -> dict:
-        record = visible_document(doc_id, user_id)
-        if not may_delete(record.path, user_id, context.manage_shared):
-            raise HTTPException(status_code=403, detail="shared documents are managed in the bucket")
-        return {"deletedChunks": context.documents.delete(record)}
+        return {"deletedChunks": context.documents.delete(doc_id, user_id)}
 
     @app.post("/api/documents", status_code=201)
     async def upload(file: UploadFile, user_id: str = Depends(user)) -> dict:
-        data = await file.read(MAX_UPLOAD_BYTES + 1)
-        return await run_in_threadpool(context.documents.upload, file.filename or "", data, user_id)
+        data = await file.read(context.max_upload_bytes + 1)
+        outcome = await run_in_threadpool(context.documents.upload, file.filename or "", data, user_id)
+        return outcome.as_dict()
 
     @app.post("/api/uploads", status_code=201)
     def presigned_upload(request: UploadRequest, user_id: str = Depends(user)) -> dict:
-        return context.documents.presign(request.filename, user_id)
+        return context.documents.presign(request.filename, user_id).as_dict()
 
     @app.get("/api/sessions")
     def sessions(user_id: str = Depends(user)) -> dict:
@@ -141,24 +127,25 @@ def create_app(context: AppContext) -> FastAPI:
     def session(session_id: str, user_id: str = Depends(user)) -> dict:
         found = context.sessions.get_session(user_id, session_id)
         if found is None:
-            raise HTTPException(status_code=404, detail="no such session")
-        return {**found.as_dict(), "messages": [m.as_dict() for m in context.sessions.list_messages(user_id, session_id)]}
+            raise SessionNotFound(f"no session {session_id}")
+        messages = context.sessions.list_messages(user_id, session_id)
+        return {**found.as_dict(), "messages": [m.as_dict() for m in messages]}
 
     @app.delete("/api/sessions/{session_id}")
     def delete_session(session_id: str, user_id: str = Depends(user)) -> dict:
         if not context.sessions.delete_session(user_id, session_id):
-            raise HTTPException(status_code=404, detail="no such session")
+            raise SessionNotFound(f"no session {session_id}")
         return {"deleted": session_id}
 
-    if context.routes is not None and context.sink is not None:
+    if context.chat is not None:
         @app.websocket("/ws")
         async def websocket(socket: WebSocket) -> None:
             try:
                 user_id = context.identity(socket)  # a WebSocket carries headers and query like a request
-            except HTTPException:
+            except Unauthenticated:
                 await socket.close(code=4401)
                 return
-            await serve_socket(socket, context.routes, context.sink, user_id)
+            await serve_socket(socket, context.chat, user_id)
 
     if context.serve_page:
         @app.get("/")

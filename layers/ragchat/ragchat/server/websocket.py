@@ -1,19 +1,19 @@
-"""The local stand-in for API Gateway's WebSocket API: turns socket events into the events API
-Gateway sends to Lambda and runs the very same route handlers, posting frames back to the socket."""
+"""The local stand-in for API Gateway's WebSocket API: each open socket is a connection of the same
+ChatEndpoint the chat Lambda serves, and frames go back to the socket (as post_to_connection would)."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-import time
 import uuid
+from dataclasses import dataclass
 
 from starlette.concurrency import run_in_threadpool
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
-from ragchat.chat.routes import ChatRoutes
+from ragchat.chat.endpoint import ChatEndpoint
 from ragchat.errors import ClientGone
-import contextlib
 
 log = logging.getLogger(__name__)
 SEND_TIMEOUT_S = 10
@@ -44,36 +44,19 @@ class LocalConnectionSink:
             raise ClientGone(connection_id) from exc
 
 
-def _event(route_key: str, connection_id: str, body: str | None = None, user_id: str | None = None) -> dict:
-    context = {
-        "routeKey": route_key, "connectionId": connection_id, "stage": "local", "apiId": "local",
-        "requestTimeEpoch": int(time.time() * 1000),
-        "eventType": {"$connect": "CONNECT", "$disconnect": "DISCONNECT"}.get(route_key, "MESSAGE"),
-    }
-    if user_id:
-        context["authorizer"] = {"principalId": user_id}
-    return {"requestContext": context, "body": body, "isBase64Encoded": False}
+@dataclass
+class LocalWebSocket:
+    """The chat endpoint and the sink that reaches its sockets."""
+
+    endpoint: ChatEndpoint
+    sockets: LocalConnectionSink
 
 
-def route_key_of(body: str) -> str:
-    """API Gateway's route selection expression `$request.body.action`, falling back to $default."""
-    import json
-
-    try:
-        action = json.loads(body).get("action")
-    except (ValueError, AttributeError):
-        return "$default"
-    return "sendMessage" if action == "sendMessage" else "$default"
-
-
-async def serve_socket(socket: WebSocket, routes: ChatRoutes, sink: LocalConnectionSink, user_id: str | None) -> None:
+async def serve_socket(socket: WebSocket, chat: LocalWebSocket, user_id: str) -> None:
     connection_id = uuid.uuid4().hex
-    status = await run_in_threadpool(routes.handle, _event("$connect", connection_id, user_id=user_id))
-    if status.get("statusCode") != 200:
-        await socket.close(code=4401 if status.get("statusCode") == 401 else 1011)
-        return
+    await run_in_threadpool(chat.endpoint.connect, connection_id, user_id)
     await socket.accept()
-    sink.attach(connection_id, socket)
+    chat.sockets.attach(connection_id, socket)
     tasks: set[asyncio.Task] = set()
     try:
         while True:
@@ -83,15 +66,14 @@ async def serve_socket(socket: WebSocket, routes: ChatRoutes, sink: LocalConnect
             body = message.get("text")
             if body is None:
                 body = (message.get("bytes") or b"").decode("utf-8", errors="replace")
-            task = asyncio.create_task(run_in_threadpool(
-                routes.handle, _event(route_key_of(body), connection_id, body=body, user_id=user_id)))
+            task = asyncio.create_task(run_in_threadpool(chat.endpoint.receive, connection_id, body))
             tasks.add(task)
             task.add_done_callback(tasks.discard)
     except WebSocketDisconnect:
         pass
     finally:
-        sink.detach(connection_id)
-        await run_in_threadpool(routes.handle, _event("$disconnect", connection_id))
+        chat.sockets.detach(connection_id)
+        await run_in_threadpool(chat.endpoint.disconnect, connection_id)
         if socket.client_state != WebSocketState.DISCONNECTED:
             with contextlib.suppress(RuntimeError):
                 await socket.close()

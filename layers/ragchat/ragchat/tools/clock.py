@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from ragchat.domain import ToolContext, ToolOutput
 from ragchat.tools.registry import ToolFailed
@@ -32,7 +32,7 @@ class CurrentTime:
 
         name = args.get("timezone") or "UTC"
         try:
-            zone = timezone.utc if name.upper() == "UTC" else ZoneInfo(name)
+            zone = UTC if name.upper() == "UTC" else ZoneInfo(name)
         except (ZoneInfoNotFoundError, ValueError) as exc:
             raise ToolFailed(f"unknown time zone {name!r}; use an IANA name like 'America/New_York'") from exc
         moment = datetime.fromtimestamp(self.now(), zone)

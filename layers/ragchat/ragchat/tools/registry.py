@@ -78,9 +78,6 @@ class ToolRegistry:
         self.specs: tuple[ToolSpec, ...] = tuple(
             ToolSpec(t.name, t.description, t.input_schema) for t in self.tools.values())
 
-    def __contains__(self, name: str) -> bool:
-        return name in self.tools
-
     def announce(self, call: ToolCall) -> str:
         tool = self.tools.get(call.name)
         if tool is None or call.input is None:

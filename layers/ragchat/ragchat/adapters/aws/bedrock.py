@@ -7,10 +7,53 @@ from ragchat.domain import GenerationRequest, GenerationResult
 from ragchat.errors import ClientGone, GenerationError
 from ragchat.ports import TextSink
 
-DEFAULT_MODEL_ID = "anthropic.claude-3-5-haiku-20241022-v1:0"
 _STATUS_MODELS = ("anthropic.", "amazon.nova")  # also matches inference profiles: us.anthropic.claude-...
 _STOP_REASONS = {"end_turn": "end_turn", "stop_sequence": "end_turn", "max_tokens": "max_tokens",
                  "guardrail_intervened": "guardrail", "content_filtered": "guardrail", "tool_use": "tool_use"}
+_STREAM_ERRORS = ("internalServerException", "modelStreamErrorException", "validationException",
+                  "throttlingException", "serviceUnavailableException")
+
+
+class ConverseReply:
+    """A ConverseStream reply put back together from its events: text as it comes, tool calls from
+    their streamed input pieces, the stop reason and the usage."""
+
+    def __init__(self, on_text: TextSink):
+        self.on_text = on_text
+        self.text: list[str] = []
+        self.tools: dict[int, dict] = {}  # contentBlockIndex -> {"id", "name", "input": [json pieces]}
+        self.stop_reason = "end_turn"
+        self.usage: dict = {}
+
+    def feed(self, event: dict) -> None:
+        if "contentBlockStart" in event:
+            start = event["contentBlockStart"]
+            tool = start.get("start", {}).get("toolUse")
+            if tool:
+                self.tools[start.get("contentBlockIndex", 0)] = {"id": tool["toolUseId"], "name": tool["name"],
+                                                                 "input": []}
+        elif "contentBlockDelta" in event:
+            block = event["contentBlockDelta"]
+            delta = block.get("delta", {})
+            if delta.get("text"):
+                self.text.append(delta["text"])
+                self.on_text(delta["text"])
+            elif "toolUse" in delta:  # tool input arrives as pieces of one JSON document
+                self.tools[block.get("contentBlockIndex", 0)]["input"].append(delta["toolUse"].get("input", ""))
+        elif "messageStop" in event:
+            self.stop_reason = _STOP_REASONS.get(event["messageStop"].get("stopReason"), "end_turn")
+        elif "metadata" in event:
+            self.usage = event["metadata"].get("usage", {})
+        else:
+            error = next((name for name in _STREAM_ERRORS if name in event), None)
+            if error:
+                raise GenerationError(f"Bedrock stream error: {error}: {event[error].get('message', '')}")
+
+    def result(self) -> GenerationResult:
+        calls = tuple(tool_call(t["id"], t["name"], "".join(t["input"])) for _, t in sorted(self.tools.items()))
+        return GenerationResult(stop_reason=self.stop_reason, input_tokens=self.usage.get("inputTokens", 0),
+                                output_tokens=self.usage.get("outputTokens", 0), text="".join(self.text),
+                                tool_calls=calls)
 
 
 class BedrockConverseGenerator:
@@ -21,7 +64,7 @@ class BedrockConverseGenerator:
     uses_language_model = True
     supports_tools = True
 
-    def __init__(self, model_id: str = DEFAULT_MODEL_ID, client=None, region: str | None = None):
+    def __init__(self, model_id: str, client=None, region: str | None = None):
         self.model_id = model_id
         if client is None:
             import boto3
@@ -57,52 +100,26 @@ class BedrockConverseGenerator:
         return {"tools": [{"toolSpec": {"name": s.name, "description": s.description,
                                         "inputSchema": {"json": s.input_schema}}} for s in specs]}
 
-    def stream(self, request: GenerationRequest, on_text: TextSink) -> GenerationResult:
-        from botocore.exceptions import BotoCoreError, ClientError
-
-        stop_reason, usage = "end_turn", {}
-        text: list[str] = []
-        pending_tools: dict[int, dict] = {}  # contentBlockIndex -> {"id", "name", "input": [json pieces]}
+    def _arguments(self, request: GenerationRequest) -> dict:
         arguments = {"modelId": self.model_id, "system": [{"text": request.system}],
                      "messages": self._messages(request.turns),
                      "inferenceConfig": {"maxTokens": request.max_tokens, "temperature": request.temperature}}
         if request.tools:
             arguments["toolConfig"] = self.tool_config(request.tools)
+        return arguments
+
+    def stream(self, request: GenerationRequest, on_text: TextSink) -> GenerationResult:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        reply = ConverseReply(on_text)
         try:
-            response = self.client.converse_stream(**arguments)
-            for event in response["stream"]:
-                if "contentBlockStart" in event:
-                    start = event["contentBlockStart"]
-                    tool = start.get("start", {}).get("toolUse")
-                    if tool:
-                        pending_tools[start.get("contentBlockIndex", 0)] = {
-                            "id": tool["toolUseId"], "name": tool["name"], "input": []}
-                elif "contentBlockDelta" in event:
-                    block = event["contentBlockDelta"]
-                    delta = block.get("delta", {})
-                    if delta.get("text"):
-                        text.append(delta["text"])
-                        on_text(delta["text"])
-                    elif "toolUse" in delta:  # tool input arrives as pieces of one JSON document
-                        pending_tools[block.get("contentBlockIndex", 0)]["input"].append(
-                            delta["toolUse"].get("input", ""))
-                elif "messageStop" in event:
-                    stop_reason = _STOP_REASONS.get(event["messageStop"].get("stopReason"), "end_turn")
-                elif "metadata" in event:
-                    usage = event["metadata"].get("usage", {})
-                else:
-                    for error in ("internalServerException", "modelStreamErrorException", "validationException",
-                                  "throttlingException", "serviceUnavailableException"):
-                        if error in event:
-                            raise GenerationError(f"Bedrock stream error: {error}: {event[error].get('message', '')}")
+            for event in self.client.converse_stream(**self._arguments(request))["stream"]:
+                reply.feed(event)
         except ClientGone:
             raise
         except (ClientError, BotoCoreError) as exc:
             raise GenerationError(f"Bedrock ConverseStream failed: {exc}") from exc
-        calls = tuple(tool_call(t["id"], t["name"], "".join(t["input"]))
-                      for _, t in sorted(pending_tools.items()))
-        return GenerationResult(stop_reason=stop_reason, input_tokens=usage.get("inputTokens", 0),
-                                output_tokens=usage.get("outputTokens", 0), text="".join(text), tool_calls=calls)
+        return reply.result()
 
     def complete(self, system: str, prompt: str, max_tokens: int = 200) -> str:
         from botocore.exceptions import BotoCoreError, ClientError

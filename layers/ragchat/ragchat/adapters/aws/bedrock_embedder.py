@@ -9,13 +9,11 @@ from concurrent.futures import ThreadPoolExecutor
 
 from ragchat.errors import ConfigurationError
 
-TITAN_V2 = "amazon.titan-embed-text-v2:0"
 MAX_CHARS = 50_000  # Titan V2's input limit
 
 
 class BedrockTitanEmbedder:
-    def __init__(self, model_id: str = TITAN_V2, dimension: int = 1024, concurrency: int = 4, client=None,
-                 region: str | None = None):
+    def __init__(self, model_id: str, dimension: int, concurrency: int, client=None, region: str | None = None):
         if dimension not in (256, 512, 1024):
             raise ConfigurationError("Titan Text Embeddings V2 gives 256, 512 or 1024 dimensions")
         if client is None:

@@ -21,7 +21,8 @@ class DynamoDbConnectionStore:
     def put(self, connection_id: str, user_id: str, connected_at: float) -> None:
         self.client.put_item(TableName=self.table, Item={
             "connection_id": {"S": connection_id}, "user_id": {"S": user_id},
-            "connected_at": {"N": str(int(connected_at))}, "expires_at": {"N": str(int(connected_at) + CONNECTION_TTL_S)},
+            "connected_at": {"N": str(int(connected_at))},
+            "expires_at": {"N": str(int(connected_at) + CONNECTION_TTL_S)},
         })
 
     def user_of(self, connection_id: str) -> str | None:

@@ -24,12 +24,6 @@ def _number(value) -> float:
     return float(value) if isinstance(value, Decimal) else value
 
 
-def _source(data: dict) -> Source:
-    return Source(number=data["n"], chunk_id=data["chunkId"], doc_id=data["docId"], title=data["title"],
-                  uri=data["uri"], path=data["path"], heading_path=tuple(data["headingPath"]), page=data["page"],
-                  snippet=data["snippet"], score=data["score"])
-
-
 class DynamoDbSessionStore:
     def __init__(self, table_name: str, client=None, ttl_days: int = TTL_DAYS):
         if client is None:
@@ -114,7 +108,7 @@ class DynamoDbSessionStore:
             "citations": json.dumps([c.as_dict() for c in message.citations]), "request_id": message.request_id,
             "created_at": Decimal(str(message.created_at)), "expires_at": int(message.created_at) + self.ttl_seconds,
         }
-        try:  # the same message delivered twice (a retried Lambda) is stored once
+        try:  # a message id already stored is not stored again
             self.client.put_item(TableName=self.table, Item=self._item(item),
                                  ConditionExpression="attribute_not_exists(message_id)")
         except ClientError as exc:
@@ -131,8 +125,8 @@ class DynamoDbSessionStore:
         items = [self._plain(i) for i in self._query(**query)]
         return [
             Message(message_id=d["message_id"], session_id=session_id, role=d["role"], content=d["content"],
-                    created_at=_number(d["created_at"]), citations=tuple(_source(c) for c in json.loads(d["citations"])),
-                    request_id=d.get("request_id"))
+                    created_at=_number(d["created_at"]), request_id=d.get("request_id"),
+                    citations=tuple(Source.from_dict(c) for c in json.loads(d["citations"])))
             for d in reversed(items)
         ]
 

@@ -118,7 +118,7 @@ class OpenSearchChunkStore:
             return []
         response = self.client.bulk(body=actions)
         if response.get("errors"):
-            failed = [item for item in response["items"] if list(item.values())[0].get("error")]
+            failed = [item for item in response["items"] if next(iter(item.values())).get("error")]
             raise StoreError(f"OpenSearch bulk request failed for {len(failed)} items: {failed[:1]}")
         return response["items"]
 

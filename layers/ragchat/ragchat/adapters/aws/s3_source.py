@@ -19,20 +19,30 @@ class S3Source:
         self.client = client
         self.root_uri = f"s3://{bucket}/{prefix}"
 
-    def object_for(self, key: str, size: int, version: str | None = None) -> SourceObject:
-        return SourceObject(key=key, uri=f"s3://{self.bucket}/{quote(key, safe='/')}", size=size, version=version)
+    def uri_for(self, key: str) -> str:
+        return f"s3://{self.bucket}/{quote(key, safe='/')}"
 
-    def head(self, key: str, version_id: str | None = None) -> SourceObject:
+    def _object(self, key: str, size: int, version: str | None = None) -> SourceObject:
+        return SourceObject(key=key, uri=self.uri_for(key), size=size, version=version)
+
+    def stat(self, key: str, version_id: str | None = None) -> SourceObject | None:
+        from botocore.exceptions import ClientError
+
         extra = {"VersionId": version_id} if version_id else {}
-        head = self.client.head_object(Bucket=self.bucket, Key=key, **extra)
-        return self.object_for(key, head["ContentLength"], head.get("VersionId") or head.get("ETag"))
+        try:
+            head = self.client.head_object(Bucket=self.bucket, Key=key, **extra)
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] in ("404", "NoSuchKey", "NotFound"):
+                return None
+            raise
+        return self._object(key, head["ContentLength"], head.get("VersionId") or head.get("ETag"))
 
     def list(self) -> Iterator[SourceObject]:
         paginator = self.client.get_paginator("list_objects_v2")
         for page in paginator.paginate(Bucket=self.bucket, Prefix=self.prefix):
             for item in page.get("Contents", []):
                 if not item["Key"].endswith("/"):
-                    yield self.object_for(item["Key"], item["Size"], item.get("ETag"))
+                    yield self._object(item["Key"], item["Size"], item.get("ETag"))
 
     def read(self, obj: SourceObject) -> bytes:
         extra = {"VersionId": obj.version} if obj.version and not obj.version.startswith('"') else {}

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
@@ -28,8 +27,8 @@ def packaged_model_path() -> str:
 class SentenceTransformerEmbedder:
     """Embedder port over sentence-transformers. The model loads on first use, then stays."""
 
-    def __init__(self, model_path: str | None = None, model_id: str = DEFAULT_MODEL_ID,
-                 batch_size: int = 32, dimension: int = 384):
+    def __init__(self, batch_size: int, model_path: str | None = None, model_id: str = DEFAULT_MODEL_ID,
+                 dimension: int = 384):
         self.model_path = model_path
         self.model_id = model_id
         self.batch_size = batch_size
@@ -42,19 +41,20 @@ class SentenceTransformerEmbedder:
         if self._model is None:
             with self._lock:
                 if self._model is None:
-                    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-                    os.environ.setdefault("TRANSFORMERS_NO_ADVISORY_WARNINGS", "1")
-                    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
-                    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+                    from huggingface_hub.utils import disable_progress_bars
                     from sentence_transformers import SentenceTransformer
                     from transformers.utils import logging as transformers_logging
 
+                    transformers_logging.set_verbosity_error()
                     transformers_logging.disable_progress_bar()
-
-                    model = SentenceTransformer(self.model_path or packaged_model_path(), device="cpu")
+                    disable_progress_bars()
+                    # a folder on disk, never the hub: loading must work with no network at all
+                    model = SentenceTransformer(self.model_path or packaged_model_path(), device="cpu",
+                                                local_files_only=True)
                     actual = model.get_embedding_dimension()
                     if actual != self.dimension:
-                        raise ConfigurationError(f"{self.model_id} gives {actual} dimensions, configured {self.dimension}")
+                        raise ConfigurationError(
+                            f"{self.model_id} gives {actual} dimensions, configured {self.dimension}")
                     self._model = model
         return self._model
 

@@ -13,6 +13,7 @@ import math
 import re
 import threading
 from collections import OrderedDict
+from dataclasses import dataclass
 
 from ragchat.adapters.local.analyzer import analyze
 from ragchat.domain import GenerationRequest, GenerationResult
@@ -40,6 +41,17 @@ def looks_like_prose(sentence: str) -> bool:
     return bool(words) and sum(1 for w in words if _PROSE_WORD.match(w)) / len(words) >= MIN_PROSE_SHARE
 
 
+@dataclass(frozen=True)
+class _Candidate:
+    """A sentence that could be quoted."""
+
+    number: int  # the source it comes from
+    position: int  # its order among the source's candidates
+    sentence: str
+    terms: frozenset[str]  # its analysed words
+    context: frozenset[str]  # the analysed words of its section's title and headings
+
+
 class ExtractiveGenerator:
     name = "extractive"
     uses_language_model = False
@@ -52,30 +64,30 @@ class ExtractiveGenerator:
         self._vectors: OrderedDict[str, object] = OrderedDict()  # LRU of sentence vectors
         self._lock = threading.Lock()
 
-    def _candidates(self, request: GenerationRequest) -> list[tuple[int, int, str, set[str], set[str]]]:
-        """(source number, position, sentence, its terms, its section's title and heading terms)."""
+    def _candidates(self, request: GenerationRequest) -> list[_Candidate]:
         candidates = []
         seen: set[str] = set()  # overlapping chunks repeat sentences: quote each once
         for source, passage in zip(request.sources, request.passages):
-            context = set(analyze(" ".join((source.title, *source.heading_path))))
+            context = frozenset(analyze(" ".join((source.title, *source.heading_path))))
             position = 0
             for paragraph in split_paragraphs(passage):
-                for sentence in split_sentences(paragraph):
-                    sentence = " ".join(_MARKERS.sub("", sentence).split())
+                for raw in split_sentences(paragraph):
+                    sentence = " ".join(_MARKERS.sub("", raw).split())
                     if (len(sentence.split()) >= MIN_WORDS and len(sentence) <= MAX_SENTENCE_CHARS
                             and looks_like_prose(sentence) and sentence.lower() not in seen):
                         seen.add(sentence.lower())
-                        candidates.append((source.number, position, sentence, set(analyze(sentence)), context))
+                        candidates.append(_Candidate(source.number, position, sentence,
+                                                     frozenset(analyze(sentence)), context))
                         position += 1
         return candidates[:MAX_CANDIDATES]
 
-    def _similarities(self, request: GenerationRequest, candidates) -> list[float]:
+    def _similarities(self, request: GenerationRequest, candidates: list[_Candidate]) -> list[float]:
         if self.embedder is None:
             return [0.0] * len(candidates)
         import numpy as np
 
         headings = {s.number: " > ".join((s.title, *s.heading_path)) for s in request.sources}
-        texts = [f"{headings[c[0]]}: {c[2]}" for c in candidates]
+        texts = [f"{headings[c.number]}: {c.sentence}" for c in candidates]
         distinct = list(dict.fromkeys(texts))
         with self._lock:
             known = {t: self._vectors[t] for t in distinct if t in self._vectors}
@@ -93,47 +105,50 @@ class ExtractiveGenerator:
         query = np.asarray(self.embedder.embed_query(request.question), dtype=np.float32)
         return [float(v) for v in vectors @ query]
 
+    @staticmethod
+    def _overlaps(question: set[str], candidates: list[_Candidate]) -> list[float]:
+        """IDF-weighted overlap of each candidate's words with the question's (over these candidates);
+        a question word only in the section's title or headings counts CONTEXT_WEIGHT."""
+        document_frequency: dict[str, int] = {}
+        for candidate in candidates:
+            for term in (candidate.terms | candidate.context) & question:
+                document_frequency[term] = document_frequency.get(term, 0) + 1
+
+        def idf(term: str) -> float:
+            return math.log(1 + len(candidates) / document_frequency[term])
+
+        overlaps = []
+        for candidate in candidates:
+            own = candidate.terms & question
+            from_context = (candidate.context & question) - own
+            overlaps.append(sum(idf(t) for t in own) + CONTEXT_WEIGHT * sum(idf(t) for t in from_context))
+        return overlaps
+
     def select(self, request: GenerationRequest) -> list[tuple[int, str]]:
+        """(source number, sentence) of the sentences to quote, in document order."""
         candidates = self._candidates(request)
         if not candidates:
             return []
-        question = set(analyze(request.question))
-        document_frequency: dict[str, int] = {}
-        for candidate in candidates:
-            for term in (candidate[3] | candidate[4]) & question:
-                document_frequency[term] = document_frequency.get(term, 0) + 1
-        total = len(candidates)
-
-        def idf(term: str) -> float:
-            return math.log(1 + total / document_frequency[term])
-
-        def overlap(candidate) -> float:
-            own = candidate[3] & question
-            from_context = (candidate[4] & question) - own
-            return sum(idf(t) for t in own) + CONTEXT_WEIGHT * sum(idf(t) for t in from_context)
-
-        overlaps = [overlap(c) for c in candidates]
+        overlaps = self._overlaps(set(analyze(request.question)), candidates)
         best_overlap = max(overlaps) or 1.0
-        similarities = self._similarities(request, candidates)
-        scores = {
-            id(c): sim + LEXICAL_WEIGHT * lexical / best_overlap
+        scores = [
+            similarity + LEXICAL_WEIGHT * overlap / best_overlap
             # earlier sources and earlier sentences break ties: retrieval already ranked the sources
-            + 0.01 / c[0] + 0.001 / (c[1] + 1)
-            for c, sim, lexical in zip(candidates, similarities, overlaps)
-        }
-        ranked = sorted(candidates, key=lambda c: scores[id(c)], reverse=True)
-        floor = RELATIVE_OVERLAP * scores[id(ranked[0])]  # a sentence far weaker than the best adds noise
-        chosen, words = [], 0
-        for candidate in ranked:
-            if chosen and scores[id(candidate)] < floor:
-                break
-            length = len(candidate[2].split())
-            if chosen and (len(chosen) >= self.max_sentences or words + length > self.max_words):
+            + 0.01 / c.number + 0.001 / (c.position + 1)
+            for c, similarity, overlap in zip(candidates, self._similarities(request, candidates), overlaps)
+        ]
+        ranked = sorted(zip(scores, candidates), key=lambda pair: pair[0], reverse=True)
+        floor = RELATIVE_OVERLAP * ranked[0][0]  # a sentence far weaker than the best adds noise
+        chosen: list[_Candidate] = []
+        words = 0
+        for score, candidate in ranked:
+            length = len(candidate.sentence.split())
+            if chosen and (score < floor or len(chosen) >= self.max_sentences or words + length > self.max_words):
                 break
             chosen.append(candidate)
             words += length
-        chosen.sort(key=lambda c: (c[0], c[1]))
-        return [(candidate[0], candidate[2]) for candidate in chosen]
+        chosen.sort(key=lambda c: (c.number, c.position))
+        return [(c.number, c.sentence) for c in chosen]
 
     def stream(self, request: GenerationRequest, on_text: TextSink) -> GenerationResult:
         on_text(INTRO)  # the reader learns at once what kind of answer this is, while sentences are scored

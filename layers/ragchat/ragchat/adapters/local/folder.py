@@ -31,6 +31,13 @@ class FolderSource:
             key=relative.as_posix(), uri=path.as_uri(), size=stat.st_size, version=str(stat.st_mtime_ns)
         )
 
+    def stat(self, key: str) -> SourceObject | None:
+        path = self.root / key
+        return self.object_for(path) if path.is_file() else None
+
+    def uri_for(self, key: str) -> str:
+        return (self.root / key).as_uri()
+
     def list(self) -> Iterator[SourceObject]:
         if self._only is not None:
             for path in self._only:

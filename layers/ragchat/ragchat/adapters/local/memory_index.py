@@ -19,6 +19,18 @@ def numpy_scores(matrix: np.ndarray, query: np.ndarray) -> np.ndarray:
     return matrix @ query
 
 
+def encode_terms(term_ids: np.ndarray, weights: np.ndarray) -> bytes:
+    """A chunk's analysed terms as stored: int32 term ids, then their float32 weighted frequencies."""
+    return term_ids.astype(np.int32).tobytes() + weights.astype(np.float32).tobytes()
+
+
+def decode_terms(blob: bytes) -> tuple[np.ndarray, np.ndarray]:
+    """The inverse of encode_terms: both halves hold one 4-byte value per term."""
+    count = len(blob) // 8
+    return (np.frombuffer(blob, dtype=np.int32, count=count),
+            np.frombuffer(blob, dtype=np.float32, count=count, offset=count * 4))
+
+
 BM25_K1 = 1.2
 BM25_B = 0.75
 MAX_SEGMENTS = 8

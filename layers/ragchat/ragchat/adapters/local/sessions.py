@@ -35,12 +35,6 @@ CREATE INDEX IF NOT EXISTS messages_session ON messages(session_id, seq);
 """
 
 
-def _source(data: dict) -> Source:
-    return Source(number=data["n"], chunk_id=data["chunkId"], doc_id=data["docId"], title=data["title"],
-                  uri=data["uri"], path=data["path"], heading_path=tuple(data["headingPath"]), page=data["page"],
-                  snippet=data["snippet"], score=data["score"])
-
-
 class SqliteSessionStore:
     def __init__(self, path: str | Path):
         self.path = Path(path)
@@ -99,13 +93,14 @@ class SqliteSessionStore:
             "WHERE session_id = ? ORDER BY seq DESC LIMIT ?", (session_id, -1 if limit is None else limit)).fetchall()
         return [
             Message(message_id=r[0], session_id=r[1], role=r[2], content=r[3], created_at=r[4],
-                    citations=tuple(_source(c) for c in json.loads(r[5])), request_id=r[6])
+                    citations=tuple(Source.from_dict(c) for c in json.loads(r[5])), request_id=r[6])
             for r in reversed(rows)
         ]
 
     def delete_session(self, user_id: str, session_id: str) -> bool:
         with self._lock, self._conn() as conn:
             conn.execute("DELETE FROM messages WHERE session_id IN "
-                         "(SELECT session_id FROM sessions WHERE session_id = ? AND user_id = ?)", (session_id, user_id))
+                         "(SELECT session_id FROM sessions WHERE session_id = ? AND user_id = ?)",
+                         (session_id, user_id))
             return conn.execute("DELETE FROM sessions WHERE session_id = ? AND user_id = ?",
                                 (session_id, user_id)).rowcount > 0

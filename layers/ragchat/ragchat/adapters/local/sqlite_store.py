@@ -18,12 +18,21 @@ import threading
 import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
-from ragchat.adapters.local.analyzer import analyze, weighted_terms
-from ragchat.adapters.local.memory_index import MAX_SEGMENTS, Segment, Snapshot, VectorScorer, numpy_scores
 from ragchat.access import is_visible
+from ragchat.adapters.local.analyzer import analyze, weighted_terms
+from ragchat.adapters.local.memory_index import (
+    MAX_SEGMENTS,
+    Segment,
+    Snapshot,
+    VectorScorer,
+    decode_terms,
+    encode_terms,
+    numpy_scores,
+)
 from ragchat.domain import Chunk, DocumentRecord, Filters, ScoredChunk
 from ragchat.errors import EmbeddingSpaceMismatch, StoreError
 
@@ -76,6 +85,35 @@ _DOC_COLUMNS = (
     "doc_id, uri, path, title, doc_type, content_hash, pipeline_version, size, status, reason, "
     "chunk_count, updated_at"
 )
+
+
+class _NewRow(NamedTuple):
+    """A chunk row as a snapshot loads it."""
+
+    id: int
+    doc_id: str
+    vector: bytes
+    terms: bytes
+    term_length: float
+
+
+class _Changes(NamedTuple):
+    generation: str
+    dimension: int
+    documents: list[tuple[str, str, str]]  # (doc_id, path, doc_type)
+    live_ids: np.ndarray
+    new_rows: list[_NewRow]
+
+
+def _segment_of(rows: list[_NewRow], doc_keys: dict[str, int], dimension: int) -> Segment:
+    vectors = np.frombuffer(bytearray(b"".join(r.vector for r in rows)), dtype=np.float32)
+    return Segment.build(
+        ids=np.fromiter((r.id for r in rows), dtype=np.int64, count=len(rows)),
+        doc_keys=np.fromiter((doc_keys[r.doc_id] for r in rows), dtype=np.int64, count=len(rows)),
+        vectors=vectors.reshape(-1, dimension or 1),
+        lengths=np.fromiter((r.term_length for r in rows), dtype=np.float32, count=len(rows)),
+        postings=[decode_terms(r.terms) for r in rows],
+    )
 
 
 def _row_to_chunk(row: tuple) -> Chunk:
@@ -179,7 +217,8 @@ class SqliteChunkStore:
                 conn.execute(
                     f"INSERT OR REPLACE INTO documents({_DOC_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
                     (record.doc_id, record.uri, record.path, record.title, record.doc_type, record.content_hash,
-                     record.pipeline_version, record.size, "indexed", "", len(chunks), record.updated_at or time.time()),
+                     record.pipeline_version, record.size, "indexed", "", len(chunks),
+                     record.updated_at or time.time()),
                 )
                 rows = []
                 for chunk, vector in zip(chunks, matrix):
@@ -211,7 +250,7 @@ class SqliteChunkStore:
                 self._term_ids.update(found)
         ids = np.fromiter((self._term_ids[t] for t in counts), dtype=np.int32, count=len(counts))
         weights = np.fromiter(counts.values(), dtype=np.float32, count=len(counts))
-        return ids.tobytes() + weights.tobytes(), length
+        return encode_terms(ids, weights), length
 
     def record_status(self, record: DocumentRecord) -> None:
         def work(conn: sqlite3.Connection) -> None:
@@ -258,7 +297,8 @@ class SqliteChunkStore:
             return []
         placeholders = ",".join("?" * len(scored_ids))
         rows = self._conn().execute(
-            f"SELECT {_CHUNK_COLUMNS} FROM chunks c JOIN documents d ON d.doc_id = c.doc_id WHERE c.id IN ({placeholders})",
+            f"SELECT {_CHUNK_COLUMNS} FROM chunks c JOIN documents d ON d.doc_id = c.doc_id "
+            f"WHERE c.id IN ({placeholders})",
             [row_id for row_id, _ in scored_ids],
         )
         by_id = {row[0]: _row_to_chunk(row) for row in rows}
@@ -323,49 +363,41 @@ class SqliteChunkStore:
 
     def _refreshed(self, previous: Snapshot | None) -> Snapshot:
         """A snapshot of the current generation, reusing the previous one's segments where it can."""
-        conn = self._conn()
-        max_id = previous.max_id if previous else 0
-        conn.execute("BEGIN")  # one read transaction: generation, documents and rows agree
-        try:
-            generation = self._meta("generation") or "0"
-            dimension = int(self._meta("embedding_dimension") or 0)
-            documents = conn.execute("SELECT doc_id, path, doc_type FROM documents").fetchall()
-            live_ids = np.fromiter((r[0] for r in conn.execute("SELECT id FROM chunks ORDER BY id")), dtype=np.int64)
-            new_rows = conn.execute(
-                "SELECT id, doc_id, vector, terms, term_length FROM chunks WHERE id > ? ORDER BY id", (max_id,)
-            ).fetchall()
-        finally:
-            conn.execute("COMMIT")
-
+        changes = self._read_changes(previous.max_id if previous else 0)
         doc_keys = dict(previous.doc_keys) if previous else {}
-        for doc_id, _, _ in documents:
+        for doc_id, _, _ in changes.documents:
             doc_keys.setdefault(doc_id, len(doc_keys))
-        for _, doc_id, *_ in new_rows:
-            doc_keys.setdefault(doc_id, len(doc_keys))
-        doc_meta = {doc_keys[doc_id]: (doc_id, path, doc_type) for doc_id, path, doc_type in documents}
+        for row in changes.new_rows:
+            doc_keys.setdefault(row.doc_id, len(doc_keys))
+        doc_meta = {doc_keys[doc_id]: (doc_id, path, doc_type) for doc_id, path, doc_type in changes.documents}
 
         segments = list(previous.segments) if previous else []
-        alive = [np.isin(segment.ids, live_ids, assume_unique=True) for segment in segments]
-        if new_rows:
-            postings = []
-            for row in new_rows:
-                half = len(row[3]) // 2
-                postings.append((np.frombuffer(row[3][:half], dtype=np.int32),
-                                 np.frombuffer(row[3][half:], dtype=np.float32)))
-            segments.append(Segment.build(
-                ids=np.fromiter((r[0] for r in new_rows), dtype=np.int64, count=len(new_rows)),
-                doc_keys=np.fromiter((doc_keys[r[1]] for r in new_rows), dtype=np.int64, count=len(new_rows)),
-                vectors=np.frombuffer(bytearray(b"".join(r[2] for r in new_rows)), dtype=np.float32).reshape(-1, dimension or 1),
-                lengths=np.fromiter((r[4] for r in new_rows), dtype=np.float32, count=len(new_rows)),
-                postings=postings,
-            ))
-            alive.append(np.ones(len(new_rows), dtype=bool))
+        alive = [np.isin(segment.ids, changes.live_ids, assume_unique=True) for segment in segments]
+        if changes.new_rows:
+            segments.append(_segment_of(changes.new_rows, doc_keys, changes.dimension))
+            alive.append(np.ones(len(changes.new_rows), dtype=bool))
         total = sum(len(a) for a in alive)
         dead = total - sum(int(a.sum()) for a in alive)
         if len(segments) > MAX_SEGMENTS or (total and dead / total > MERGE_WHEN_DEAD):
             segments = [Segment.merge(segments, alive)]
             alive = [np.ones(len(segments[0].ids), dtype=bool)]
-        return Snapshot(generation, tuple(segments), tuple(alive), doc_keys, doc_meta, dimension)
+        return Snapshot(changes.generation, tuple(segments), tuple(alive), doc_keys, doc_meta, changes.dimension)
+
+    def _read_changes(self, max_id: int) -> _Changes:
+        """In one read transaction (so generation, documents and rows agree): every document, the ids
+        of every live chunk, and the chunks written since the row `max_id`."""
+        conn = self._conn()
+        conn.execute("BEGIN")
+        try:
+            generation = self._meta("generation") or "0"
+            dimension = int(self._meta("embedding_dimension") or 0)
+            documents = conn.execute("SELECT doc_id, path, doc_type FROM documents").fetchall()
+            live_ids = np.fromiter((r[0] for r in conn.execute("SELECT id FROM chunks ORDER BY id")), dtype=np.int64)
+            new_rows = [_NewRow(*row) for row in conn.execute(
+                "SELECT id, doc_id, vector, terms, term_length FROM chunks WHERE id > ? ORDER BY id", (max_id,))]
+        finally:
+            conn.execute("COMMIT")
+        return _Changes(generation, dimension, documents, live_ids, new_rows)
 
     def close(self) -> None:
         conn = getattr(self._local, "conn", None)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from ragchat.domain import ParsedDocument, Section, SourceObject
 
@@ -10,16 +11,13 @@ from .common import decode_text, fallback_title
 
 _FRONT_MATTER = re.compile(r"\A---\s*\n(.*?)\n(?:---|\.\.\.)\s*(?:\n|\Z)", re.S)
 _FM_TITLE = re.compile(r"^title:\s*['\"]?(.+?)['\"]?\s*$", re.M)
-_md = None
 
 
+@lru_cache(maxsize=1)
 def _parser():
-    global _md
-    if _md is None:
-        from markdown_it import MarkdownIt
+    from markdown_it import MarkdownIt
 
-        _md = MarkdownIt("commonmark").enable("table")
-    return _md
+    return MarkdownIt("commonmark").enable("table")
 
 
 def _inline_text(token) -> str:
@@ -43,62 +41,73 @@ def _html_text(fragment: str) -> str:
     return " ".join(soup.get_text(" ").split())
 
 
-def parse(data: bytes, obj: SourceObject) -> ParsedDocument:
-    text = decode_text(data)
-    front_title = None
-    if match := _FRONT_MATTER.match(text):
-        if title_match := _FM_TITLE.search(match.group(1)):
-            front_title = title_match.group(1)
-        text = text[match.end():]
+def _front_matter(text: str) -> tuple[str | None, str]:
+    """The front matter's title, if any, and the text after the front matter."""
+    match = _FRONT_MATTER.match(text)
+    if not match:
+        return None, text
+    title = _FM_TITLE.search(match.group(1))
+    return (title.group(1) if title else None), text[match.end():]
 
-    sections: list[Section] = []
-    headings: list[tuple[int, str]] = []  # (level, text) of the open headings
-    blocks: list[str] = []
-    row: list[str] = []
-    first_h1 = None
 
-    def flush() -> None:
-        body = "\n\n".join(b for b in blocks if b)
+class _Sections:
+    """Blocks of text collected under the heading path that is open when they appear."""
+
+    def __init__(self):
+        self.sections: list[Section] = []
+        self.headings: list[tuple[int, str]] = []  # (level, text) of the open headings
+        self.blocks: list[str] = []
+        self.row: list[str] = []
+        self.first_h1: str | None = None
+
+    def flush(self) -> None:
+        body = "\n\n".join(b for b in self.blocks if b)
         if body.strip():
-            sections.append(Section(text=body, heading_path=tuple(h for _, h in headings)))
-        blocks.clear()
+            self.sections.append(Section(text=body, heading_path=tuple(h for _, h in self.headings)))
+        self.blocks.clear()
 
+    def heading(self, level: int, text: str) -> None:
+        self.flush()
+        while self.headings and self.headings[-1][0] >= level:
+            self.headings.pop()
+        self.headings.append((level, text))
+        if level == 1 and self.first_h1 is None:
+            self.first_h1 = text
+
+    def token(self, tok, previous) -> None:
+        """One block-level token that is not a heading."""
+        if tok.type == "inline":
+            content = _inline_text(tok)
+            if tok.level and previous.type in ("th_open", "td_open"):
+                self.row.append(content)
+            elif content:
+                self.blocks.append(content)
+        elif tok.type == "tr_close":
+            if any(self.row):
+                self.blocks.append(" | ".join(self.row))
+            self.row = []
+        elif tok.type in ("fence", "code_block"):
+            if tok.content.strip():
+                self.blocks.append(tok.content.rstrip())
+        elif tok.type == "html_block":  # raw HTML in Markdown: keep its visible text only
+            visible = _html_text(tok.content)
+            if visible:
+                self.blocks.append(visible)
+
+
+def parse(data: bytes, obj: SourceObject) -> ParsedDocument:
+    front_title, text = _front_matter(decode_text(data))
+    collected = _Sections()
     tokens = _parser().parse(text)
     i = 0
     while i < len(tokens):
         tok = tokens[i]
-        if tok.type == "heading_open":
-            level = int(tok.tag[1])
-            heading = _inline_text(tokens[i + 1])
-            flush()
-            while headings and headings[-1][0] >= level:
-                headings.pop()
-            headings.append((level, heading))
-            if level == 1 and first_h1 is None:
-                first_h1 = heading
+        if tok.type == "heading_open":  # heading_open, inline, heading_close
+            collected.heading(int(tok.tag[1]), _inline_text(tokens[i + 1]))
             i += 3
             continue
-        if tok.type == "inline":
-            content = _inline_text(tok)
-            if tok.level and tokens[i - 1].type in ("th_open", "td_open"):
-                row.append(content)
-            elif content:
-                blocks.append(content)
-        elif tok.type == "tr_close":
-            if any(row):
-                blocks.append(" | ".join(row))
-            row = []
-        elif tok.type in ("fence", "code_block"):
-            if tok.content.strip():
-                blocks.append(tok.content.rstrip())
-        elif tok.type == "html_block":  # raw HTML in Markdown: keep its visible text only
-            visible = _html_text(tok.content)
-            if visible:
-                blocks.append(visible)
+        collected.token(tok, tokens[i - 1])
         i += 1
-    flush()
-
-    title = front_title or first_h1 or fallback_title(obj)
-    if obj.title:
-        title = obj.title
-    return ParsedDocument(title=title, sections=tuple(sections), doc_type="markdown")
+    collected.flush()
+    title = obj.title or front_title or collected.first_h1 or fallback_title(obj)
+    return ParsedDocument(title=title, sections=tuple(collected.sections), doc_type="markdown")

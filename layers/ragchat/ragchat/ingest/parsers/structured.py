@@ -44,7 +44,7 @@ def parse_csv(data: bytes, obj: SourceObject) -> ParsedDocument:
                   for i, (name, value) in enumerate(zip(header, record)) if value.strip())
         for record in records
     ]
-    return ParsedDocument(title=fallback_title(obj), sections=_group([l for l in lines if l], "Rows"), doc_type="csv")
+    return ParsedDocument(title=fallback_title(obj), sections=_group([x for x in lines if x], "Rows"), doc_type="csv")
 
 
 def _flatten(value, prefix: str = "") -> list[str]:
@@ -68,7 +68,8 @@ def _flatten(value, prefix: str = "") -> list[str]:
 
 def _records_document(values: list, obj: SourceObject, doc_type: str) -> ParsedDocument:
     lines = ["\n".join(_flatten(v)) for v in values]
-    return ParsedDocument(title=fallback_title(obj), sections=_group([l for l in lines if l], "Records"), doc_type=doc_type)
+    return ParsedDocument(title=fallback_title(obj), sections=_group([x for x in lines if x], "Records"),
+                          doc_type=doc_type)
 
 
 def parse_json(data: bytes, obj: SourceObject) -> ParsedDocument:

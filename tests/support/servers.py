@@ -1,4 +1,4 @@
-"""Run an ASGI app with uvicorn in a background thread on a free port (tests, benchmarks, fakes)."""
+"""Run an ASGI app with uvicorn in a background thread on a free port (tests and benchmarks)."""
 
 from __future__ import annotations
 

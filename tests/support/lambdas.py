@@ -1,8 +1,10 @@
-"""Loading function entry points the way Lambda does, and a minimal Lambda context."""
+"""Loading function entry points the way Lambda does, the events they are fed, and a Lambda context."""
 
 from __future__ import annotations
 
+import copy
 import importlib.util
+import json
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +22,11 @@ class LambdaContext:
 
     def get_remaining_time_in_millis(self) -> int:
         return 300_000
+
+
+def load_event(name: str) -> dict:
+    """A fresh copy of events/<name>, the very file `sam local invoke -e` uses."""
+    return copy.deepcopy(json.loads((EVENTS / name).read_text()))
 
 
 def load_function(name: str):

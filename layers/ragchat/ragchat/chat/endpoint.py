@@ -1,0 +1,122 @@
+"""The WebSocket protocol's server side, for any transport: the chat Lambda (API Gateway's routes)
+and the local server (an open socket) both call `connect`, `receive` and `disconnect` here.
+
+Frames go back through a ConnectionSink (post_to_connection on AWS, the socket locally). Every
+failure of a client frame becomes an `error` frame; the connection stays open.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import time
+
+from ragchat.chat import protocol
+from ragchat.chat.service import ChatService
+from ragchat.errors import (
+    ClientGone,
+    GenerationError,
+    InvalidQuery,
+    ProtocolError,
+    SessionNotFound,
+    Unauthenticated,
+)
+from ragchat.ports import ConnectionSink, ConnectionStore, SessionStore
+
+log = logging.getLogger(__name__)
+
+HISTORY_FRAME_BUDGET = 24 * 1024  # bytes of messages per history frame, below the 32 KB limit
+
+
+class ChatEndpoint:
+    def __init__(self, chat: ChatService, sessions: SessionStore, connections: ConnectionStore,
+                 sink: ConnectionSink):
+        self.chat = chat
+        self.sessions = sessions
+        self.connections = connections
+        self.sink = sink
+
+    # -- the connection's life ---------------------------------------------------------------
+    def connect(self, connection_id: str, user_id: str | None) -> None:
+        """Record who is behind a new connection (an identity the transport verified)."""
+        if not user_id:
+            raise Unauthenticated("a connection needs a verified user")
+        self.connections.put(connection_id, user_id, time.time())
+
+    def disconnect(self, connection_id: str) -> None:
+        self.connections.delete(connection_id)
+
+    def receive(self, connection_id: str, body: str, verified_user: str | None = None) -> None:
+        """Handle one client frame. `verified_user` is the identity the transport vouches for with
+        this very frame (API Gateway repeats the authorizer's context); the connection record wins."""
+        user_id = self.connections.user_of(connection_id) or verified_user
+        if not user_id:
+            self._safe_send(connection_id, protocol.error_frame("unauthenticated", "connect again with a valid token"))
+            return
+        request_id = protocol.request_id_of(body)
+        try:
+            frame = protocol.parse_client_frame(body)
+            request_id = frame.request_id or request_id
+            self._dispatch(connection_id, user_id, frame)
+        except ClientGone:
+            log.info("connection %s went away", connection_id)
+        except ProtocolError as exc:
+            self._safe_send(connection_id, protocol.error_frame(exc.code, str(exc), request_id))
+        except SessionNotFound as exc:
+            self._safe_send(connection_id, protocol.error_frame("session_not_found", str(exc), request_id))
+        except InvalidQuery as exc:
+            self._safe_send(connection_id, protocol.error_frame("bad_request", str(exc), request_id))
+        except GenerationError as exc:
+            log.warning("generation failed for request %s: %s", request_id, exc)
+            self._safe_send(connection_id, protocol.error_frame("generation_failed", str(exc), request_id))
+        except Exception:
+            log.exception("request %s failed", request_id)
+            self._safe_send(connection_id, protocol.error_frame(
+                "internal_error", "something went wrong answering this message", request_id))
+
+    # -- frames ------------------------------------------------------------------------------
+    def _send(self, connection_id: str, frame: dict) -> None:
+        self.sink.post(connection_id, protocol.encode(frame))
+
+    def _safe_send(self, connection_id: str, frame: dict) -> None:
+        with contextlib.suppress(ClientGone):
+            self._send(connection_id, frame)
+
+    def _dispatch(self, connection_id: str, user_id: str, frame: protocol.ClientFrame) -> None:
+        def send(server_frame: dict) -> None:
+            self._send(connection_id, server_frame)
+
+        if frame.action == "ping":
+            send({"type": "pong", "requestId": frame.request_id})
+        elif frame.action == "sendMessage":
+            self.chat.answer(user_id, frame.message, send, session_id=frame.session_id, request_id=frame.request_id)
+        elif frame.action == "listSessions":
+            send({"type": "sessions", "requestId": frame.request_id,
+                  "sessions": [s.as_dict() for s in self.sessions.list_sessions(user_id)]})
+        elif frame.action == "deleteSession":
+            if not self.sessions.delete_session(user_id, frame.session_id):
+                raise SessionNotFound(f"no session {frame.session_id}")
+            send({"type": "deleted", "requestId": frame.request_id, "sessionId": frame.session_id})
+        elif frame.action == "getHistory":
+            for page in history_pages(self.sessions.list_messages(user_id, frame.session_id)):
+                send({"type": "history", "requestId": frame.request_id, "sessionId": frame.session_id, **page})
+
+
+def history_pages(messages) -> list[dict]:
+    """A session's messages packed into as many history frames as the frame limit needs."""
+    pages: list[list[dict]] = [[]]
+    size = 0
+    for stored in messages:
+        message = stored.as_dict()
+        cost = len(json.dumps(message, ensure_ascii=False).encode("utf-8"))
+        if cost > HISTORY_FRAME_BUDGET:  # one huge message: shorten its copy in the history frame
+            message = {**message, "content": message["content"][: HISTORY_FRAME_BUDGET // 8], "truncated": True,
+                       "citations": message["citations"][:5]}
+            cost = len(json.dumps(message, ensure_ascii=False).encode("utf-8"))
+        if pages[-1] and size + cost > HISTORY_FRAME_BUDGET:
+            pages.append([])
+            size = 0
+        pages[-1].append(message)
+        size += cost
+    return [{"messages": page, "last": index == len(pages) - 1} for index, page in enumerate(pages)]

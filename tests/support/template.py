@@ -1,0 +1,41 @@
+"""template.yaml read as data: tests build their moto resources from the template's own definitions."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+import yaml
+
+TEMPLATE = Path(__file__).resolve().parents[2] / "template.yaml"
+
+
+class CfnLoader(yaml.SafeLoader):
+    """Reads CloudFormation's short-form tags (!Ref, !Sub, !GetAtt ...) as plain values."""
+
+
+CfnLoader.add_multi_constructor("!", lambda loader, tag, node: (
+    loader.construct_scalar(node) if isinstance(node, yaml.ScalarNode)
+    else loader.construct_sequence(node) if isinstance(node, yaml.SequenceNode)
+    else loader.construct_mapping(node)))
+
+
+@lru_cache(maxsize=1)
+def template() -> dict:
+    return yaml.load(TEMPLATE.read_text(), Loader=CfnLoader)
+
+
+def resource(logical_id: str) -> dict:
+    return template()["Resources"][logical_id]
+
+
+def create_table(client, logical_id: str, name: str) -> str:
+    """Create the DynamoDB table `logical_id` of the template, named `name`, with its key schema,
+    attributes, billing mode and TTL attribute."""
+    properties = resource(logical_id)["Properties"]
+    client.create_table(TableName=name, BillingMode=properties["BillingMode"],
+                        AttributeDefinitions=properties["AttributeDefinitions"], KeySchema=properties["KeySchema"])
+    ttl = properties.get("TimeToLiveSpecification")
+    if ttl:
+        client.update_time_to_live(TableName=name, TimeToLiveSpecification=ttl)
+    return name
