@@ -60,6 +60,44 @@ class LoopResult:
     output_tokens: int
 
 
+class _Paragraphs:
+    """Passes text on, starting the first text after a tool step on a new paragraph."""
+
+    def __init__(self, on_text: TextSink):
+        self.on_text = on_text
+        self.said_something = False
+        self.step_text = False  # this step has said something already
+
+    def new_step(self) -> None:
+        self.step_text = False
+
+    def __call__(self, piece: str) -> None:
+        if piece and self.said_something and not self.step_text and not piece[0].isspace():
+            piece = "\n\n" + piece
+        self.step_text = self.step_text or bool(piece)
+        self.said_something = self.said_something or bool(piece)
+        self.on_text(piece)
+
+
+@dataclass
+class _Spend:
+    """What an answer has spent so far."""
+
+    input_tokens: int = 0
+    output_tokens: int = 0
+    tool_calls: int = 0
+
+    def account(self, result: GenerationResult, sent: GenerationRequest) -> None:
+        # adapters report usage; where one does not, estimate everything that was sent
+        self.input_tokens += result.input_tokens or estimate_tokens(sent)
+        self.output_tokens += result.output_tokens or count_tokens(result.text) + sum(
+            count_tokens(json.dumps(c.input)) for c in result.tool_calls)
+
+    @property
+    def tokens(self) -> int:
+        return self.input_tokens + self.output_tokens
+
+
 class ToolLoop:
     def __init__(self, generator: Generator, registry: ToolRegistry, limits: LoopLimits,
                  clock: Callable[[], float] = time.monotonic):
@@ -74,58 +112,47 @@ class ToolLoop:
         so text and tool frames arrive in the order they happened)."""
         limits, started = self.limits, self.clock()
         turns = list(request.turns)
-        spent_in = spent_out = calls = 0
-        said_something = False
-
-        def text_sink(piece: str) -> None:
-            nonlocal said_something, step_text
-            if piece and said_something and not step_text and not piece[0].isspace():
-                piece = "\n\n" + piece  # text after a tool step starts a new paragraph
-            step_text = step_text or bool(piece)
-            said_something = said_something or bool(piece)
-            on_text(piece)
-
-        def account(result: GenerationResult, sent: GenerationRequest) -> None:
-            nonlocal spent_in, spent_out
-            # adapters report usage; where one does not, estimate everything that was sent
-            spent_in += result.input_tokens or estimate_tokens(sent)
-            spent_out += result.output_tokens or count_tokens(result.text) + sum(
-                count_tokens(json.dumps(c.input)) for c in result.tool_calls)
+        spend, text = _Spend(), _Paragraphs(on_text)
 
         def finish(reason: str, steps: int) -> LoopResult:
             if reason in STOPPED:
                 on_text(STOPPED[reason])
-            return LoopResult(reason, steps, calls, spent_in, spent_out)
+            return LoopResult(reason, steps, spend.tool_calls, spend.input_tokens, spend.output_tokens)
 
         for step in range(1, limits.max_steps + 2):
-            last = step > limits.max_steps
-            step_text = False
+            text.new_step()
             call = replace(request, turns=tuple(turns), tools=self.registry.specs)
             if step > 1:  # each model call must fit what is left of the answer's time and tokens
                 if self.clock() - started > limits.max_seconds:
                     return finish("time_limit", step - 1)
-                if spent_in + spent_out + estimate_tokens(call) > limits.max_tokens:
+                if spend.tokens + estimate_tokens(call) > limits.max_tokens:
                     return finish("token_limit", step - 1)
-            result = self.generator.stream(call, text_sink)
-            account(result, call)
+            result = self.generator.stream(call, text)
+            spend.account(result, call)
             if not result.tool_calls:
                 return finish(result.stop_reason, step)
-            if last:
+            if step > limits.max_steps:
                 return finish("tool_limit", step)
             turns.append(Turn("assistant", result.text, tool_calls=result.tool_calls))
             before_tool()
-            results: list[ToolResult] = []
-            for index, call in enumerate(result.tool_calls):
-                refusal = None
-                if self.clock() - started > limits.max_seconds:
-                    refusal = "not run: the answer's time limit was reached"
-                elif index >= limits.max_calls_per_step:
-                    refusal = f"not run: at most {limits.max_calls_per_step} tool calls per step"
-                else:
-                    calls += 1
-                results.append(self._run(call, context, on_tool, step, refusal).result)
-            turns.append(Turn("user", LAST_CALL if step == limits.max_steps else "", tool_results=tuple(results)))
+            results = self._run_calls(result.tool_calls, context, on_tool, step, started, spend)
+            turns.append(Turn("user", LAST_CALL if step == limits.max_steps else "", tool_results=results))
         raise AssertionError("unreachable: the last step always returns")
+
+    def _run_calls(self, calls: tuple[ToolCall, ...], context: ToolContext, on_tool: ToolEventSink, step: int,
+                   started: float, spend: _Spend) -> tuple[ToolResult, ...]:
+        """Run one step's calls, refusing those past the time limit or the per-step bound."""
+        results: list[ToolResult] = []
+        for index, call in enumerate(calls):
+            refusal = None
+            if self.clock() - started > self.limits.max_seconds:
+                refusal = "not run: the answer's time limit was reached"
+            elif index >= self.limits.max_calls_per_step:
+                refusal = f"not run: at most {self.limits.max_calls_per_step} tool calls per step"
+            else:
+                spend.tool_calls += 1
+            results.append(self._run(call, context, on_tool, step, refusal).result)
+        return tuple(results)
 
     def _run(self, call: ToolCall, context: ToolContext, on_tool: ToolEventSink, step: int,
              refusal: str | None) -> ToolOutcome:
