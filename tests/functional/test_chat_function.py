@@ -13,12 +13,11 @@ from ragchat.adapters.aws.apigw_sink import ApiGatewayConnectionSink
 from ragchat.adapters.aws.bedrock import BedrockConverseGenerator
 from ragchat.adapters.aws.dynamodb_connections import DynamoDbConnectionStore
 from ragchat.adapters.aws.dynamodb_sessions import DynamoDbSessionStore
-from ragchat.adapters.aws.opensearch_store import OpenSearchChunkStore
 from ragchat.bootstrap import build_core, build_websocket_function
 from ragchat.config import Settings
 from ragchat.domain import Chunk, DocumentRecord
-from tests.fake_opensearch import FakeOpenSearch
 from tests.fakes import BEDROCK_MODEL, ScriptedConverseRuntime, titan_embedder
+from tests.support.aws import opensearch_store
 from tests.support.lambdas import LambdaContext, load_function
 from tests.support.template import create_table
 
@@ -31,7 +30,7 @@ def chat(aws, monkeypatch):
     dynamodb = boto3.client("dynamodb", region_name="eu-west-1")
     create_table(dynamodb, "SessionsTable", "sessions")
     create_table(dynamodb, "ConnectionsTable", "connections")
-    store = OpenSearchChunkStore(FakeOpenSearch(), prefix="test")
+    store = opensearch_store()
     embedder = titan_embedder()
     store.ensure_embedding_space(embedder.model_id, embedder.dimension)
     text = "Deploy the stack with sam build and sam deploy guided."

@@ -69,14 +69,23 @@ def build_embedder(settings: Settings) -> Embedder:
 
 def build_store(settings: Settings, embedder: Embedder) -> ChunkStore:
     if settings.backend == "aws":
+        from ragchat.adapters.aws.dynamodb_documents import DynamoDbDocumentRecords
         from ragchat.adapters.aws.opensearch_store import OpenSearchChunkStore
 
-        if not settings.opensearch_endpoint:
-            raise ConfigurationError("RAGCHAT_OPENSEARCH_ENDPOINT is required with RAGCHAT_BACKEND=aws")
+        for value, name in ((settings.opensearch_endpoint, "RAGCHAT_OPENSEARCH_ENDPOINT"),
+                            (settings.documents_table, "RAGCHAT_DOCUMENTS_TABLE")):
+            if not value:
+                raise ConfigurationError(f"{name} is required with RAGCHAT_BACKEND=aws")
         if not settings.aws_region:
             raise ConfigurationError("set AWS_REGION (or RAGCHAT_AWS_REGION) for the AWS adapters")
-        return OpenSearchChunkStore.for_collection(settings.opensearch_endpoint, settings.aws_region,
-                                                   settings.index_prefix)
+        schedule_sweep = None
+        if settings.sweep_queue_url:
+            from ragchat.adapters.aws.sqs_sweeps import SqsSweepScheduler
+
+            schedule_sweep = SqsSweepScheduler(settings.sweep_queue_url, settings.sweep_after_seconds)
+        return OpenSearchChunkStore.for_collection(
+            settings.opensearch_endpoint, settings.aws_region, DynamoDbDocumentRecords(settings.documents_table),
+            settings.index_prefix, schedule_sweep=schedule_sweep, sweep_after_s=settings.sweep_after_seconds)
     from ragchat.adapters.local.sqlite_store import SqliteChunkStore
 
     # the local embedder scores vectors on its own thread pool, so the two never compete for the cores

@@ -57,6 +57,9 @@ class Settings:
     function_name: str = ""  # else AWS_LAMBDA_FUNCTION_NAME: the chat function invokes itself by it
     opensearch_endpoint: str = ""  # https://<id>.<region>.aoss.amazonaws.com
     index_prefix: str = "ragchat"
+    documents_table: str = ""  # DynamoDB: document records (status, write order, chunk generation)
+    sweep_queue_url: str = ""  # SQS: where the ingest function asks itself for delayed sweeps
+    sweep_after_seconds: float = 900.0  # longer than any ingest may take; SQS delays at most 900 s
     bedrock_embedding_model: str = "amazon.titan-embed-text-v2:0"
     embedding_dimension: int = 1024
     embedding_concurrency: int = 4  # parallel Titan calls per function instance

@@ -1,7 +1,8 @@
 """The ingest function's side of the bucket's events: S3 notifications arrive through SQS (or, with
-`sam local invoke`, raw), wrapped in SNS or not; each object key named is reconciled with the
-bucket (ragchat/ingest/reconcile.py). A record whose ingest may succeed on a retry is reported as
-a batch item failure, so SQS redelivers it alone; everything else is done with."""
+`sam local invoke`, raw), wrapped in SNS or not; each change they name is applied in its order
+(ragchat/ingest/reconcile.py). The queue also carries the delayed sweeps the store asks for
+(adapters/aws/sqs_sweeps.py). A record whose work may succeed on a retry is reported as a batch
+item failure, so SQS redelivers it alone; everything else is done with."""
 
 from __future__ import annotations
 
@@ -15,20 +16,36 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes import S3Event
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
+from ragchat.adapters.aws.sqs_sweeps import sweep_request
 from ragchat.ingest.pipeline import IngestPipeline
-from ragchat.ingest.reconcile import reconcile
+from ragchat.ingest.reconcile import Change, reconcile
+from ragchat.ordering import order_of
 from ragchat.ports import DocumentSource
 
 logger = Logger(child=True)
 metrics = Metrics()  # Powertools shares one metric set: the handler's @log_metrics flushes these
 
 
-def s3_event_of(record: SQSRecord) -> S3Event:
+def s3_event_of(body: dict, record: SQSRecord) -> S3Event:
     """The S3 notification in an SQS message, delivered directly or through an SNS topic."""
-    body = record.json_body
-    if isinstance(body, dict) and "Message" in body and "Records" not in body:
+    if "Message" in body and "Records" not in body:
         return S3Event(json.loads(record.decoded_nested_sns_event.message))
     return S3Event(body)
+
+
+def change_of(record) -> Change:
+    """What one S3 event record says happened to its key, and where it stands among the key's writes."""
+    obj = record.s3.get_object
+    key = unquote_plus(obj.key)  # keys arrive URL-encoded, spaces as '+'
+    order = order_of(obj.get("sequencer"))
+    name = record.event_name
+    if name.startswith("ObjectCreated:"):
+        return Change(key, "created", order, obj.version_id)
+    if name == "ObjectRemoved:DeleteMarkerCreated" or (name.startswith("ObjectRemoved:") and not obj.version_id):
+        return Change(key, "removed", order)
+    if name.startswith("ObjectRemoved:"):  # one version deleted for good: an older one may be current again
+        return Change(key, "version_removed", order)
+    return Change(key, "current", order)
 
 
 class IngestFunction:
@@ -46,18 +63,27 @@ class IngestFunction:
                                         context=context)
 
     def on_record(self, record: SQSRecord) -> None:
-        self.apply(s3_event_of(record))
+        body = record.json_body
+        if not isinstance(body, dict):
+            logger.warning("ignored a queue message that is not a JSON object", extra={"id": record.message_id})
+            return
+        doc_id = sweep_request(body)
+        if doc_id:
+            self.pipeline.store.sweep(doc_id)
+            return
+        self.apply(s3_event_of(body, record))
 
     def apply(self, event: S3Event) -> None:
-        """Reconcile every object the notification names; raise IngestFailed if a retry may help.
+        """Apply every change the notification names; raise IngestFailed if a retry may help.
         The s3:TestEvent S3 sends when notifications are configured names no object."""
-        for change in (event.get("Records") and event.records) or ():
-            if change.event_source != "aws:s3":
+        for record in (event.get("Records") and event.records) or ():
+            if record.event_source != "aws:s3":
                 continue
-            key = unquote_plus(change.s3.get_object.key)  # keys arrive URL-encoded, spaces as '+'
-            report = reconcile(self.pipeline, self.source_for(change.s3.bucket.name), key)
+            change = change_of(record)
+            report = reconcile(self.pipeline, self.source_for(record.s3.bucket.name), change)
             metrics.add_metric(name="ChunksWritten", unit=MetricUnit.Count, value=report.chunks_written)
             metrics.add_metric(name="FilesSkipped", unit=MetricUnit.Count, value=len(report.rejected))
-            logger.info("applied", extra={"key": key, "event": change.event_name, "added": report.added,
+            logger.info("applied", extra={"key": change.key, "event": record.event_name, "added": report.added,
                                           "updated": report.updated, "unchanged": report.unchanged,
-                                          "removed": report.removed, "skipped": report.rejected})
+                                          "removed": report.removed, "superseded": report.superseded,
+                                          "skipped": report.rejected})
