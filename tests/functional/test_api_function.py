@@ -70,12 +70,23 @@ def test_api_lists_only_the_callers_sessions(api):
 
 
 def test_api_without_verified_claims_is_refused_but_health_is_open(api):
-    app, _, _ = api
+    app, _, store = api
     event = load_event("http-list-sessions.json")
     del event["requestContext"]["authorizer"]
     assert app(event, LambdaContext())["statusCode"] == 401
+    engine = store.client.engine
+    before = len(engine.requests)
     status, body = call(app, "http-health.json")
-    assert status == 200 and body["chunks"] == 3
+    assert (status, body) == (200, {"status": "ok"})
+    assert len(engine.requests) == before  # an open route that costs nothing: no search, no count
+
+
+def test_api_config_tells_the_page_to_upload_with_presigned_urls(api):
+    app, _, _ = api
+    event = load_event("http-list-documents.json")
+    event["rawPath"] = event["requestContext"]["http"]["path"] = "/api/config"
+    response = app(event, LambdaContext())
+    assert (response["statusCode"], json.loads(response["body"])) == (200, {"uploads": "presigned", "user": "user-alice"})
 
 
 def delete(handler, doc_id: str) -> int:

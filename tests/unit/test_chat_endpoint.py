@@ -109,3 +109,21 @@ def test_endpoint_a_client_that_vanishes_mid_stream_does_not_break_it(endpoint):
     stored = endpoint.sessions.list_messages("user-alice", session_id)
     assert [m.role for m in stored] == ["user", "assistant"]
     assert "interrupted" in stored[1].content
+
+
+def test_endpoint_generation_failure_tells_the_client_only_the_public_reason(tmp_path):
+    from ragchat.errors import GenerationError
+
+    class Failing(ScriptedGenerator):
+        def stream(self, request, on_text):
+            raise GenerationError("AccessDenied for arn:aws:iam::123456789012:role/chat", public="the model failed")
+
+    store = SqliteChunkStore(tmp_path / "store.db")
+    store.ensure_embedding_space(EMBEDDER.model_id, EMBEDDER.dimension)
+    put(store, record("d1", "deploy.md"), "deploy the stack with sam deploy guided")
+    sessions = SqliteSessionStore(tmp_path / "sessions.db")
+    endpoint = ChatEndpoint(chat_service(retriever_over(store, EMBEDDER), Failing(), sessions), sessions,
+                            InMemoryConnections(), RecordingSink())
+    endpoint.connect(CONNECTION, "user-alice")
+    error = send(endpoint, QUESTION)[-1]
+    assert (error["code"], error["message"]) == ("generation_failed", "the model failed")

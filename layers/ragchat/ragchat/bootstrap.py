@@ -228,11 +228,14 @@ def build_ingest_function(settings: Settings, *, core: Core | None = None,
 def build_websocket_function(settings: Settings, *, core: Core | None = None, generator: Generator | None = None,
                              sessions: SessionStore | None = None, connections: ConnectionStore | None = None,
                              sink_for: Callable[[str], ConnectionSink] | None = None,
-                             answer_later: Callable[[dict], None] | None = None) -> WebSocketFunction:
+                             answer_later: Callable[[dict], None] | None = None,
+                             once=None) -> WebSocketFunction:
     """The chat function: one ChatEndpoint per Management API endpoint (the sink needs its URL)."""
     from ragchat.aws_lambda.chat import WebSocketFunction
 
     core = core or build_core(settings)
+    if not settings.sessions_table and (sessions is None or once is None):
+        raise ConfigurationError("RAGCHAT_SESSIONS_TABLE is required for the chat function")
     sessions = sessions or build_sessions(settings)
     chat = build_chat(core, generator=generator, sessions=sessions)
     if connections is None:
@@ -251,6 +254,10 @@ def build_websocket_function(settings: Settings, *, core: Core | None = None, ge
         if not settings.function_name:
             raise ConfigurationError("AWS_LAMBDA_FUNCTION_NAME (or RAGCHAT_FUNCTION_NAME) names the chat function")
         answer_later = AsyncInvoker(settings.function_name)
+    if once is None:
+        from ragchat.aws_lambda.chat import AnswerOnce
+
+        once = AnswerOnce(settings.sessions_table)
     endpoints: dict[str, ChatEndpoint] = {}
 
     def endpoint_for(url: str) -> ChatEndpoint:
@@ -258,7 +265,7 @@ def build_websocket_function(settings: Settings, *, core: Core | None = None, ge
             endpoints[url] = build_endpoint(chat, sessions, connections, sink_for(url))
         return endpoints[url]
 
-    return WebSocketFunction(endpoint_for, answer_later)
+    return WebSocketFunction(endpoint_for, answer_later, once)
 
 
 def build_api_function(settings: Settings, *, core: Core | None = None, sessions: SessionStore | None = None,

@@ -205,6 +205,8 @@ class DocumentFiles(Protocol):
     Refusals are UploadRefused subclasses (unsupported, too large, not accepted this way).
     """
 
+    upload_method: str  # "direct" (upload) or "presigned" (presign, then the client PUTs the file)
+
     def upload(self, filename: str, data: bytes, user_id: str) -> UploadOutcome:
         """Store and ingest one file directly (locally); the AWS library refuses."""
 
