@@ -30,7 +30,9 @@ class AnswerOnce:
 
     def __init__(self, table_name: str, client=None):
         from aws_lambda_powertools.utilities.idempotency import (
-            DynamoDBPersistenceLayer, IdempotencyConfig, idempotent_function,
+            DynamoDBPersistenceLayer,
+            IdempotencyConfig,
+            idempotent_function,
         )
 
         # the sessions table: its keys are pk/sk and its TTL attribute expires_at
