@@ -99,8 +99,9 @@ AVAILABLE = {"modelId": MODEL, "agreementAvailability": {"status": "AVAILABLE"},
              "entitlementAvailability": "AVAILABLE", "regionAvailability": "AVAILABLE"}
 PROFILE_ANSWER = {"inferenceProfileName": "US Claude Haiku 4.5", "inferenceProfileId": PROFILE, "status": "ACTIVE",
                   "type": "SYSTEM_DEFINED", "inferenceProfileArn": f"arn:aws:bedrock:us-east-1:123456789012:"
-                  f"inference-profile/{PROFILE}", "models": [
-                      {"modelArn": f"arn:aws:bedrock:{r}::foundation-model/{MODEL}"} for r in ("us-east-1", "us-west-2")]}
+                  f"inference-profile/{PROFILE}",
+                  "models": [{"modelArn": f"arn:aws:bedrock:{region}::foundation-model/{MODEL}"}
+                             for region in ("us-east-1", "us-west-2")]}
 
 
 def test_preflight_passes_a_current_profile_with_access_and_a_logging_role():
@@ -121,7 +122,8 @@ def test_preflight_finds_an_end_of_life_model_a_profile_only_model_no_access_no_
                      role=None, quota_values=(0.0, 1000.0)).run(old, TITAN)
     by_name = {c.name: c for c in checks}
     assert by_name[f"chat model {old}"].status == "fail" and "LEGACY" in by_name[f"chat model {old}"].found
-    assert by_name[f"access to {old}"].status == "fail" and "aws-marketplace:Subscribe" in by_name[f"access to {old}"].fix
+    access = by_name[f"access to {old}"]
+    assert access.status == "fail" and "aws-marketplace:Subscribe" in access.fix
     assert by_name["API Gateway CloudWatch Logs role"].status == "warn"
     assert by_name["quota: embedding requests per minute"].status == "fail"
 
