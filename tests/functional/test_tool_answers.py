@@ -9,22 +9,15 @@ from contextlib import contextmanager
 import pytest
 from websockets.sync.client import connect
 
-from ragchat.adapters.aws.bedrock import BedrockConverseGenerator
 from ragchat.adapters.local.folder import FolderSource
-from ragchat.adapters.openai_compat import OpenAICompatibleGenerator
 from ragchat.bootstrap import build_core, build_local_server, build_sessions
 from ragchat.chat.tool_loop import LAST_CALL
 from ragchat.config import Settings
 from ragchat.server.identity import local_identity
-from tests.fakes import (
-    BEDROCK_MODEL,
-    FakeHashingEmbedder,
-    ScriptedConverseRuntime,
-    openai_tool_results,
-    scripted_openai_app,
-)
+from tests.fakes import FakeHashingEmbedder
 from tests.functional.test_local_server import ask
 from tests.support.servers import running
+from tests.support.wires import converse_wire, openai_wire
 
 BOB_SECRET = "Bob's salary review: the raise is 14 percent, effective March."
 INJECTION = (
@@ -48,27 +41,13 @@ def corpus(root):
     (root / "uploads" / "alice" / "notes.md").write_text("# Alice notes\n\nMy own notes about the deploy stage.\n")
 
 
-class Wire:
-    """One wire format: the real adapter over a fake model, and the raw requests it sent."""
-
-    def __init__(self, kind, generator, requests, results_of):
-        self.kind, self.generator, self.requests, self.results_of = kind, generator, requests, results_of
-
-    def tool_results(self, index: int) -> list[str]:
-        return self.results_of(self.requests[index])
-
-
 @contextmanager
 def wire(kind, script):
-    if kind == "converse":
-        runtime = ScriptedConverseRuntime(script)
-        yield Wire(kind, BedrockConverseGenerator(BEDROCK_MODEL, client=runtime),
-                   runtime.requests, ScriptedConverseRuntime.tool_results)
+    if kind == "openai":
+        with openai_wire(script) as w:
+            yield w
         return
-    app, seen = scripted_openai_app(script)
-    with running(app) as address:
-        yield Wire(kind, OpenAICompatibleGenerator(f"http://{address}/v1", "llama3.1"), seen,
-                   openai_tool_results)
+    yield converse_wire(script)
 
 
 @contextmanager
