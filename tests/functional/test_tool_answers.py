@@ -1,6 +1,6 @@
-"""Tool-augmented answers end to end: the local server over a real socket, the real Bedrock and
-OpenAI-compatible adapters, and a FAKE scripted model that speaks each one's real tool-call wire
-shapes (tests/fakes.py). Every test runs once per wire format."""
+"""Tool-augmented answers end to end: the local server over a real socket, the real Bedrock,
+OpenAI-compatible and LangChain (ChatBedrockConverse) adapters, and a FAKE scripted model that speaks
+each one's real tool-call wire shapes (tests/fakes.py). Every test runs once per adapter."""
 
 import json
 import re
@@ -17,7 +17,7 @@ from ragchat.server.identity import local_identity
 from tests.fakes import FakeHashingEmbedder
 from tests.functional.test_local_server import ask
 from tests.support.servers import running
-from tests.support.wires import converse_wire, openai_wire
+from tests.support.wires import converse_wire, langchain_wire, openai_wire
 
 BOB_SECRET = "Bob's salary review: the raise is 14 percent, effective March."
 INJECTION = (
@@ -47,7 +47,9 @@ def wire(kind, script):
         with openai_wire(script) as w:
             yield w
         return
-    yield converse_wire(script)
+    if kind == "langchain":
+        pytest.importorskip("langchain_aws", reason='the "langchain" extra is not installed')
+    yield converse_wire(script) if kind == "converse" else langchain_wire(script)
 
 
 @contextmanager
@@ -80,7 +82,7 @@ def answer_text(frames):
     return "".join(f["text"] for f in frames if f["type"] == "delta")
 
 
-KINDS = ["converse", "openai"]
+KINDS = ["converse", "openai", "langchain"]
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -150,7 +152,7 @@ def test_tool_answer_recovers_from_tool_errors(tmp_path, kind):
     assert errors[0].startswith("Error: no document with doc_id 'no-such-doc'")
     assert "invalid input for search_documents at k" in errors[1]
     assert "was not valid JSON" in errors[2]
-    if kind == "converse":  # the error status travels in Converse's toolResult block
+    if kind in ("converse", "langchain"):  # the error status travels in Converse's toolResult block
         statuses = [b["toolResult"]["status"] for b in w.requests[1]["messages"][-1]["content"]]
         assert statuses == ["error", "error", "error"]
     assert frames[-1]["type"] == "end" and frames[-1]["citations"][0]["path"] == "guides/deploy.md"

@@ -37,6 +37,22 @@ def converse_wire(script) -> Wire:
                 ScriptedConverseRuntime.offered_tools, ScriptedConverseRuntime.tool_results)
 
 
+def bedrock_converse_model(client, model_id: str = BEDROCK_MODEL):
+    """langchain-aws's ChatBedrockConverse over a given bedrock-runtime client (a FAKE one in tests)."""
+    from langchain_aws import ChatBedrockConverse
+
+    return ChatBedrockConverse(model=model_id, client=client, region_name="eu-west-1")
+
+
+def langchain_wire(script, model_id: str = BEDROCK_MODEL) -> Wire:
+    """The LangChain adapter around ChatBedrockConverse over the same FAKE ConverseStream runtime."""
+    from ragchat.integrations.langchain import LangChainGenerator
+
+    runtime = ScriptedConverseRuntime(script)
+    return Wire(LangChainGenerator(bedrock_converse_model(runtime, model_id)), runtime.requests,
+                ScriptedConverseRuntime.offered_tools, ScriptedConverseRuntime.tool_results)
+
+
 @contextmanager
 def openai_wire(script) -> Iterator[Wire]:
     """The OpenAI-compatible adapter over a FAKE endpoint served on a real socket."""
