@@ -40,8 +40,8 @@ def _arguments(raw: str) -> dict:
     try:
         value = json.loads(raw or "{}")
     except json.JSONDecodeError as exc:
-        raise ConfigurationError(f"RAGCHAT_LANGCHAIN_MODEL_KWARGS is not JSON: {exc.msg} at character {exc.pos}") \
-            from exc
+        problem = f"{exc.msg} at character {exc.pos}"
+        raise ConfigurationError(f"RAGCHAT_LANGCHAIN_MODEL_KWARGS is not JSON: {problem}") from exc
     if not isinstance(value, dict):
         raise ConfigurationError(f"RAGCHAT_LANGCHAIN_MODEL_KWARGS must be a JSON object, got {type(value).__name__}")
     return value
@@ -49,8 +49,9 @@ def _arguments(raw: str) -> dict:
 
 def _bedrock_defaults(factory, settings: Settings, arguments: dict) -> dict:
     """ChatBedrockConverse answers with the same model and region as the boto3 adapter unless told otherwise."""
-    if getattr(factory, "__name__", "") != "ChatBedrockConverse" or \
-            not getattr(factory, "__module__", "").startswith("langchain_aws"):
+    is_bedrock_converse = (getattr(factory, "__name__", "") == "ChatBedrockConverse"
+                           and getattr(factory, "__module__", "").startswith("langchain_aws"))
+    if not is_bedrock_converse:
         return {}
     defaults = {} if {"model", "model_id"} & arguments.keys() else {"model": settings.bedrock_model_id}
     if settings.aws_region and "region_name" not in arguments:
