@@ -40,7 +40,7 @@ if TYPE_CHECKING:
     from ragchat.server.watcher import FolderWatcher
     from ragchat.tools.registry import ToolRegistry
 
-GENERATORS = ("extractive", "openai", "bedrock")
+GENERATORS = ("extractive", "openai", "bedrock", "langchain")
 BACKENDS = ("local", "aws")
 
 
@@ -118,6 +118,10 @@ def build_generator(settings: Settings, embedder: Embedder | None = None) -> Gen
         from ragchat.adapters.aws.bedrock import BedrockConverseGenerator
 
         return BedrockConverseGenerator(settings.bedrock_model_id, region=settings.aws_region or None)
+    if settings.generator == "langchain":  # an optional extra, never on a Lambda function's path
+        from ragchat.integrations.langchain import generator_from_settings
+
+        return generator_from_settings(settings)
     raise ConfigurationError(f"RAGCHAT_GENERATOR={settings.generator!r} is not one of: {', '.join(GENERATORS)}")
 
 
