@@ -11,6 +11,15 @@ ROOT = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("RAGCHAT_SHARED_DIR", ROOT.parent / "shared"))
 
 
+@pytest.fixture(autouse=True)
+def fresh_aws_clients():
+    """A test's AWS clients (moto's region, endpoint and credentials) never leak into the next."""
+    yield
+    from ragchat.adapters.aws.clients import dynamodb
+
+    dynamodb.cache_clear()
+
+
 @pytest.fixture
 def fake_embedder() -> FakeHashingEmbedder:
     return FakeHashingEmbedder()

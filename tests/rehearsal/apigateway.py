@@ -132,28 +132,45 @@ class ApiGateway:
                 "requestTimeEpoch": int(time.time() * 1000), "messageDirection": "IN",
                 "identity": {"sourceIp": "203.0.113.10"}}
 
+    def authorizer_event(self, connection_id: str, token: str | None, headers: dict | None = None) -> dict:
+        """What API Gateway hands a REQUEST authorizer on $connect."""
+        event = copy.deepcopy(load_event("ws-connect.json"))
+        event.update(type="REQUEST", queryStringParameters={"token": token} if token is not None else {},
+                     headers=headers or {},
+                     methodArn=f"arn:aws:execute-api:{REGION}:{ACCOUNT}:{API_ID}/{self.stage}/$connect",
+                     requestContext=self._context("$connect", connection_id, "CONNECT"))
+        return event
+
+    def connect_event(self, connection_id: str, authorizer: dict, token: str | None = None,
+                      headers: dict | None = None) -> dict:
+        """The $connect route's event once the authorizer allowed it (its context attached)."""
+        return {"requestContext": {**self._context("$connect", connection_id, "CONNECT"), "authorizer": authorizer},
+                "headers": headers or {}, "queryStringParameters": {"token": token} if token is not None else {},
+                "isBase64Encoded": False}
+
+    def message_event(self, connection_id: str, body: str, authorizer: dict) -> dict:
+        """A client frame's event, on the route its action selects."""
+        return {"requestContext": {**self._context(self._selection(body), connection_id, "MESSAGE"),
+                                   "authorizer": authorizer}, "body": body, "isBase64Encoded": False}
+
     def connect(self, token: str | None, headers: dict | None = None) -> str | None:
         """Open a connection the way a browser's `new WebSocket(url?token=...)` does; None if refused."""
         route = self.routes["$connect"]
         connection_id = base64.b64encode(uuid.uuid4().bytes[:12]).decode()
-        query = {"token": token} if token is not None else {}
         authorizer: dict = {}
         if "authorizer" in route:
-            request = {"querystring": query, "header": {k.lower(): v for k, v in (headers or {}).items()}}
+            request = {"querystring": {"token": token} if token is not None else {},
+                       "header": {k.lower(): v for k, v in (headers or {}).items()}}
             if any(not _identity(source, request) for source in route["authorizer"]["identity"]):
                 return None  # an identity source is missing or empty: 401 without calling the authorizer
-            event = copy.deepcopy(load_event("ws-connect.json"))
-            event.update(type="REQUEST", queryStringParameters=query, headers=headers or {},
-                         methodArn=f"arn:aws:execute-api:{REGION}:{ACCOUNT}:{API_ID}/{self.stage}/$connect",
-                         requestContext=self._context("$connect", connection_id, "CONNECT"))
-            policy = self.lambdas.functions[route["authorizer"]["function"]].invoke(event)
+            policy = self.lambdas.functions[route["authorizer"]["function"]].invoke(
+                self.authorizer_event(connection_id, token, headers))
             statements = policy["policyDocument"]["Statement"]
             if not any(s["Effect"] == "Allow" for s in statements) or any(s["Effect"] == "Deny" for s in statements):
                 return None
             authorizer = {"principalId": policy["principalId"], **policy.get("context", {})}
-        event = {"requestContext": {**self._context("$connect", connection_id, "CONNECT"), "authorizer": authorizer},
-                 "headers": headers or {}, "queryStringParameters": query, "isBase64Encoded": False}
-        response = self.lambdas.functions[route["function"]].invoke(event)
+        response = self.lambdas.functions[route["function"]].invoke(
+            self.connect_event(connection_id, authorizer, token, headers))
         if response.get("statusCode") != 200:
             return None
         with self._lock:
@@ -161,12 +178,8 @@ class ApiGateway:
         return connection_id
 
     def send(self, connection_id: str, body: str) -> dict:
-        connection = self.connections[connection_id]
-        route_key = self._selection(body)
-        event = {"requestContext": {**self._context(route_key, connection_id, "MESSAGE"),
-                                    "authorizer": connection.authorizer},
-                 "body": body, "isBase64Encoded": False}
-        return self.lambdas.functions[self.routes[route_key]["function"]].invoke(event)
+        event = self.message_event(connection_id, body, self.connections[connection_id].authorizer)
+        return self.lambdas.functions[self.routes[event["requestContext"]["routeKey"]]["function"]].invoke(event)
 
     def disconnect(self, connection_id: str) -> None:
         connection = self.connections[connection_id]
@@ -214,6 +227,15 @@ class ApiGateway:
                 claims = self.issuer.claims(token or "")
             except jwt.PyJWTError:
                 return 401, {"message": "Unauthorized"}
+        try:
+            response = self.lambdas.functions[function].invoke(self.http_event(method, path, token, claims, body))
+        except FunctionError:
+            return 500, {"message": "Internal Server Error"}
+        return response["statusCode"], json.loads(response.get("body") or "{}")
+
+    @staticmethod
+    def http_event(method: str, path: str, token: str | None, claims: dict | None, body: dict | None = None) -> dict:
+        """A payload format 2.0 event, with the JWT authorizer's claims when the route has one."""
         event = copy.deepcopy(load_event("http-list-documents.json"))
         event["rawPath"] = event["requestContext"]["http"]["path"] = path
         event["requestContext"]["http"]["method"] = method
@@ -225,11 +247,7 @@ class ApiGateway:
             event["requestContext"].pop("authorizer", None)
         else:
             event["requestContext"]["authorizer"] = {"jwt": {"claims": claims, "scopes": None}}
-        try:
-            response = self.lambdas.functions[function].invoke(event)
-        except FunctionError:
-            return 500, {"message": "Internal Server Error"}
-        return response["statusCode"], json.loads(response.get("body") or "{}")
+        return event
 
     def _http_route(self, method: str, path: str) -> tuple[str, bool]:
         api = next(iter(self.t.of_type("AWS::Serverless::HttpApi").values()))["Properties"]

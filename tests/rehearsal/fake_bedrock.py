@@ -7,9 +7,9 @@
   results yet calls `search_documents` with the question; otherwise it answers by quoting the first
   passage of the latest tool result, citing it. Only the configured model id is served.
 - A model id that is not served answers 400 ValidationException, as Bedrock does for an unknown or
-  retired model; `throttle(n)` makes the next n calls answer 429 ThrottlingException; while
-  `granted` is False every call answers 403 AccessDeniedException, as before a model's access is
-  granted (or its Marketplace subscription completes).
+  retired model; `throttle(n)` makes the next n calls answer 429 ThrottlingException; `deny(n)`
+  makes them answer 403 AccessDeniedException, as calls do before a model's access is granted (or
+  its Marketplace subscription completes). `refused` counts the answers either gave.
 """
 
 from __future__ import annotations
@@ -29,21 +29,26 @@ class FakeBedrock:
     def __init__(self, chat_model: str, embedding_model: str):
         self.chat_model, self.embedding_model = chat_model, embedding_model
         self.calls: list[tuple[str, str]] = []
-        self._throttle = 0
-        self.granted = True
+        self._throttle = self._deny = self.refused = 0
         self._lock = threading.Lock()
         self._hasher = FakeHashingEmbedder(dimension=1024)
 
     def throttle(self, calls: int) -> None:
         self._throttle = calls
 
+    def deny(self, calls: int) -> None:
+        self._deny = calls
+
     def _refusal(self, model_id: str, served: str) -> JSONResponse | None:
-        if not self.granted:
-            return JSONResponse({"message": "You don't have access to the model with the specified model ID."},
-                                status_code=403, headers={"x-amzn-ErrorType": "AccessDeniedException"})
         with self._lock:
+            if self._deny > 0:
+                self._deny -= 1
+                self.refused += 1
+                return JSONResponse({"message": "You don't have access to the model with the specified model ID."},
+                                    status_code=403, headers={"x-amzn-ErrorType": "AccessDeniedException"})
             if self._throttle > 0:
                 self._throttle -= 1
+                self.refused += 1
                 return JSONResponse({"message": "Too many requests, please wait before trying again."},
                                     status_code=429, headers={"x-amzn-ErrorType": "ThrottlingException"})
         if model_id != served:

@@ -26,6 +26,15 @@ from fastapi import FastAPI, Request, Response
 BOOTSTRAP = Path(__file__).with_name("runtime_bootstrap.py")
 
 
+def sqs_event(messages: list[dict], queue_arn: str) -> dict:
+    """The event the SQS event source mapping hands the function for messages it received."""
+    return {"Records": [{
+        "messageId": m["MessageId"], "receiptHandle": m["ReceiptHandle"], "body": m["Body"],
+        "attributes": m.get("Attributes", {}), "messageAttributes": {}, "md5OfBody": m["MD5OfBody"],
+        "eventSource": "aws:sqs", "eventSourceARN": queue_arn, "awsRegion": queue_arn.split(":")[3]}
+        for m in messages]}
+
+
 class FunctionError(Exception):
     """The function raised, or timed out: what Lambda reports as a function error."""
 
@@ -174,10 +183,7 @@ class LambdaService:
                                            WaitTimeSeconds=1, AttributeNames=["All"]).get("Messages", [])
             if not messages:
                 continue
-            event = {"Records": [{
-                "messageId": m["MessageId"], "receiptHandle": m["ReceiptHandle"], "body": m["Body"],
-                "attributes": m.get("Attributes", {}), "messageAttributes": {}, "md5OfBody": m["MD5OfBody"],
-                "eventSource": "aws:sqs", "eventSourceARN": queue_arn, "awsRegion": "eu-west-1"} for m in messages]}
+            event = sqs_event(messages, queue_arn)
             try:
                 result = function.invoke(event) or {}
                 failed = {f["itemIdentifier"] for f in result.get("batchItemFailures", [])} if partial_failures \

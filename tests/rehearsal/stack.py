@@ -157,7 +157,7 @@ class Stack:
         gateway = stack.enter_context(running(self.api.app(), ssl_certfile=str(cert), ssl_keyfile=str(key)))
         self.api.domain = gateway
         self.issuer.url = f"https://{gateway}"
-        overrides = {
+        self.python, self.sdk, self.overrides = python, sdk, {
             # the self-signed gateway is trusted by the SDK (AWS_CA_BUNDLE) and by the JWKS fetch (OpenSSL's
             # SSL_CERT_FILE), as the real ones are through the runtime's public CA store
             **CREDENTIALS, "AWS_CA_BUNDLE": str(cert), "SSL_CERT_FILE": str(cert), "POWERTOOLS_TRACE_DISABLED": "true",
@@ -167,7 +167,8 @@ class Stack:
             "RAGCHAT_SWEEP_AFTER_SECONDS": str(sweep_after_s),
         }
         for logical_id in self.resolved.of_type("AWS::Serverless::Function"):
-            self.lambdas.functions[logical_id] = self._function(logical_id, python, sdk, overrides)
+            self.lambdas.functions[logical_id] = self.function_like(
+                logical_id, BUILD / logical_id, self.resolved.function(logical_id)["Handler"])
         self.lambdas.by_name = {f.name: f for f in self.lambdas.functions.values()}
         stack.callback(self.lambdas.close)
         self._event_sources()
@@ -212,19 +213,22 @@ class Stack:
         url = self.clients["sqs"].create_queue(QueueName=name, Attributes=queue_attributes)["QueueUrl"]
         return {"Ref": url, "Arn": f"arn:aws:sqs:{REGION}:{ACCOUNT}:{name}", "QueueName": name}
 
-    def _function(self, logical_id: str, python: str, sdk: Path, overrides: dict) -> Function:
+    def function_like(self, logical_id: str, task: Path, handler: str, **env: str) -> Function:
+        """A function deployed as `logical_id` is (its layer, environment, memory and timeout) whose
+        code is `task` and `handler`: the function itself, or another handler beside it."""
         properties = self.resolved.function(logical_id)
         layers = [layer["Ref"] for layer in properties.get("Layers", [])]
         if len(layers) != 1 or not (BUILD / layers[0] / "python").is_dir():
             built = sorted(p.name for p in BUILD.iterdir())
             raise AssertionError(f"{logical_id} names layers {layers}; the build has {built}")
-        env = {"PATH": os.environ["PATH"], **self.resolved.environment(logical_id), **overrides,
-               "AWS_LAMBDA_FUNCTION_NAME": self.resolved.ref(logical_id),
-               "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(properties.get("MemorySize", 128)), "LANG": "C.UTF-8"}
-        command = [python, "-I", "-S", str(BOOTSTRAP), str(BUILD / logical_id), str(BUILD / layers[0] / "python"),
-                   str(sdk), properties["Handler"], str(properties.get("Timeout", 3))]
-        return Function(logical_id, self.resolved.ref(logical_id), command, env, float(properties.get("Timeout", 3)),
-                        self.logs / f"{logical_id}.log",
+        variables = {"PATH": os.environ["PATH"], **self.resolved.environment(logical_id), **self.overrides,
+                     "AWS_LAMBDA_FUNCTION_NAME": self.resolved.ref(logical_id),
+                     "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(properties.get("MemorySize", 128)), "LANG": "C.UTF-8",
+                     **env}
+        command = [self.python, "-I", "-S", str(BOOTSTRAP), str(task), str(BUILD / layers[0] / "python"),
+                   str(self.sdk), handler, str(properties.get("Timeout", 3))]
+        return Function(logical_id, self.resolved.ref(logical_id), command, variables,
+                        float(properties.get("Timeout", 3)), self.logs / f"{logical_id}.log",
                         max_concurrency=int(properties.get("ReservedConcurrentExecutions", 10)),
                         invoke_config=self.resolved.value(properties.get("EventInvokeConfig", {})))
 
@@ -277,6 +281,14 @@ class Notifier:
             if fnmatch.fnmatchcase(kind, pattern):
                 self.sqs.send_message(QueueUrl=queue_url, MessageBody=json.dumps({"Records": [record]}))
         return record
+
+    def send_together(self, records: list[dict]) -> None:
+        """Deliver notifications at once, so one receive of the queue may take them as one batch."""
+        import json
+
+        for _, queue_url in self.targets[:1]:
+            self.sqs.send_message_batch(QueueUrl=queue_url, Entries=[
+                {"Id": str(n), "MessageBody": json.dumps({"Records": [r]})} for n, r in enumerate(records)])
 
     def put(self, key: str, body: bytes, notify: bool = True) -> dict:
         record = self.changes.put(key, body)

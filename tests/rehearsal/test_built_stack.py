@@ -166,15 +166,18 @@ def test_rehearsal_presigned_upload_through_the_http_api(stack, token):
     assert target["key"] not in documents(stack, stack.issuer.token("user-bob"))  # private to its uploader
 
 
-def test_rehearsal_files_that_arrive_before_model_access_are_retried_not_lost(stack, token):
-    """The event source mapping reports partial failures: the failed items come back, the rest do not."""
-    stack.bedrock.granted = False
-    try:
-        stack.bucket.put("notes/early.md", b"# Early\n\nThis note arrived before the model was enabled.\n")
-        wait_for(lambda: documents(stack, token).get("notes/early.md", {}).get("status") == "failed", 60)
-    finally:
-        stack.bedrock.granted = True
-    wait_for(lambda: documents(stack, token).get("notes/early.md", {}).get("status") == "indexed", 120)
+def test_rehearsal_a_file_that_fails_in_a_batch_is_retried_alone(stack, token):
+    """The event source mapping reports partial failures: the failed item comes back, the rest do not
+    (without them, Lambda deletes the whole batch once the function returns)."""
+    early = stack.bucket.put("notes/early.md", b"# Early\n\nThis note arrived before the model was enabled.\n",
+                             notify=False)
+    later = stack.bucket.put("notes/later.md", b"# Later\n\nThis note arrived in the same batch.\n", notify=False)
+    refused = stack.bedrock.refused
+    stack.bedrock.deny(1)  # the batch's first embedding call is refused, as before model access is granted
+    stack.bucket.send_together([early, later])
+    keys = ("notes/early.md", "notes/later.md")
+    wait_for(lambda: all(documents(stack, token).get(k, {}).get("status") == "indexed" for k in keys), 60)
+    assert stack.bedrock.refused == refused + 1
     assert chunks_of(stack, "notes/early.md", searchable_only=False)
 
 

@@ -75,3 +75,15 @@ def test_titan_embedder_sends_one_text_per_call_and_keeps_order():
 def test_titan_embedder_refuses_unsupported_dimensions():
     with pytest.raises(ConfigurationError):
         BedrockTitanEmbedder("amazon.titan-embed-text-v2:0", dimension=384, concurrency=1, client=FakeTitanRuntime())
+
+
+def test_ingest_function_without_its_sweep_queue_refuses_to_start():
+    """Sweeps bring back the chunks a crashed or racing write left: an ingest function deployed
+    without the queue would leave them for ever, silently."""
+    from ragchat.bootstrap import build_ingest_function
+    from ragchat.config import Settings
+
+    settings = Settings(backend="aws", opensearch_endpoint="https://example.aoss.amazonaws.com",
+                        documents_table="documents", aws_region="eu-west-1")
+    with pytest.raises(ConfigurationError, match="RAGCHAT_SWEEP_QUEUE_URL"):
+        build_ingest_function(settings)

@@ -82,6 +82,14 @@ def test_registry_requires_closed_schemas_and_unique_names():
         ToolRegistry([EchoTool(), EchoTool()])
 
 
+def test_registry_refuses_a_schema_that_is_not_json_schema():
+    class Misspelt(EchoTool):
+        input_schema = {"type": "object", "properties": {"text": {"type": "strng"}}, "additionalProperties": False}
+
+    with pytest.raises(ValueError, match="not valid JSON Schema"):
+        ToolRegistry([Misspelt()])
+
+
 # -- knowledge-base tools over a real store -------------------------------------------------------
 @pytest.fixture
 def library(tmp_path):

@@ -16,8 +16,6 @@ from typing import TYPE_CHECKING
 
 from ragchat.config import Settings
 from ragchat.errors import ConfigurationError
-from ragchat.ingest.chunking import StructuredChunker
-from ragchat.ingest.pipeline import IngestPipeline
 from ragchat.ports import (
     ChunkStore,
     ConnectionSink,
@@ -28,7 +26,6 @@ from ragchat.ports import (
     Generator,
     SessionStore,
 )
-from ragchat.retrieval.retriever import HybridRetriever
 
 if TYPE_CHECKING:
     from ragchat.aws_lambda.authorizer import Authorizer
@@ -37,6 +34,8 @@ if TYPE_CHECKING:
     from ragchat.chat.endpoint import ChatEndpoint
     from ragchat.chat.service import ChatService, ChatSettings
     from ragchat.chat.tool_loop import LoopLimits
+    from ragchat.ingest.pipeline import IngestPipeline
+    from ragchat.retrieval.retriever import HybridRetriever
     from ragchat.server.watcher import FolderWatcher
     from ragchat.tools.registry import ToolRegistry
 
@@ -67,7 +66,7 @@ def build_embedder(settings: Settings) -> Embedder:
     return SentenceTransformerEmbedder(batch_size=settings.embed_batch_size)
 
 
-def build_store(settings: Settings, embedder: Embedder) -> ChunkStore:
+def build_store(settings: Settings, embedder: Embedder | None) -> ChunkStore:
     if settings.backend == "aws":
         from ragchat.adapters.aws.dynamodb_documents import DynamoDbDocumentRecords
         from ragchat.adapters.aws.opensearch_store import OpenSearchChunkStore
@@ -94,6 +93,10 @@ def build_store(settings: Settings, embedder: Embedder) -> ChunkStore:
 
 def build_core(settings: Settings, *, store: ChunkStore | None = None, embedder: Embedder | None = None) -> Core:
     """Wire ingest and retrieval to the adapters the settings name; `store` or `embedder` replace one."""
+    from ragchat.ingest.chunking import StructuredChunker
+    from ragchat.ingest.pipeline import IngestPipeline
+    from ragchat.retrieval.retriever import HybridRetriever
+
     if settings.backend not in BACKENDS:
         raise ConfigurationError(f"RAGCHAT_BACKEND={settings.backend!r} is not one of: {', '.join(BACKENDS)}")
     embedder = embedder if embedder is not None else build_embedder(settings)
@@ -220,6 +223,9 @@ def build_ingest_function(settings: Settings, *, core: Core | None = None,
                           source_for: Callable[[str], DocumentSource] | None = None) -> IngestFunction:
     from ragchat.aws_lambda.ingest import IngestFunction
 
+    if core is None and settings.backend == "aws" and not settings.sweep_queue_url:
+        raise ConfigurationError("the ingest function needs RAGCHAT_SWEEP_QUEUE_URL (the queue that brings "
+                                 "delayed sweeps back): without it, chunks a crashed or racing write left stay")
     core = core or build_core(settings)
     if source_for is None:
         from ragchat.adapters.aws.s3_source import S3Source
@@ -236,12 +242,10 @@ def build_websocket_function(settings: Settings, *, core: Core | None = None, ge
                              once=None) -> WebSocketFunction:
     """The chat function: one ChatEndpoint per Management API endpoint (the sink needs its URL)."""
     from ragchat.aws_lambda.chat import WebSocketFunction
+    from ragchat.chat.endpoint import ConnectionLifecycle
 
-    core = core or build_core(settings)
     if not settings.sessions_table and (sessions is None or once is None):
         raise ConfigurationError("RAGCHAT_SESSIONS_TABLE is required for the chat function")
-    sessions = sessions or build_sessions(settings)
-    chat = build_chat(core, generator=generator, sessions=sessions)
     if connections is None:
         from ragchat.adapters.aws.dynamodb_connections import DynamoDbConnectionStore
 
@@ -257,19 +261,35 @@ def build_websocket_function(settings: Settings, *, core: Core | None = None, ge
 
         if not settings.function_name:
             raise ConfigurationError("AWS_LAMBDA_FUNCTION_NAME (or RAGCHAT_FUNCTION_NAME) names the chat function")
-        answer_later = AsyncInvoker(settings.function_name)
+        invoker = _once(lambda: AsyncInvoker(settings.function_name))
+
+        def answer_later(event: dict) -> None:
+            invoker()(event)
     if once is None:
+        from ragchat.adapters.aws.clients import dynamodb
         from ragchat.aws_lambda.chat import AnswerOnce
 
-        once = AnswerOnce(settings.sessions_table)
+        answer_once = _once(lambda: AnswerOnce(settings.sessions_table, client=dynamodb()))
+
+        def once(key: str, work: Callable[[], None]) -> None:
+            answer_once()(key, work)
+    # the chat (store, models, tools) loads on the first frame to answer, not on $connect
+    parts = _once(lambda: _chat_parts(settings, core, generator, sessions))
     endpoints: dict[str, ChatEndpoint] = {}
 
     def endpoint_for(url: str) -> ChatEndpoint:
         if url not in endpoints:
-            endpoints[url] = build_endpoint(chat, sessions, connections, sink_for(url))
+            chat, chat_sessions = parts()
+            endpoints[url] = build_endpoint(chat, chat_sessions, connections, sink_for(url))
         return endpoints[url]
 
-    return WebSocketFunction(endpoint_for, answer_later, once)
+    return WebSocketFunction(ConnectionLifecycle(connections), endpoint_for, answer_later, once)
+
+
+def _chat_parts(settings: Settings, core: Core | None, generator: Generator | None,
+                sessions: SessionStore | None) -> tuple[ChatService, SessionStore]:
+    sessions = sessions or build_sessions(settings)
+    return build_chat(core or build_core(settings), generator=generator, sessions=sessions), sessions
 
 
 def build_api_function(settings: Settings, *, core: Core | None = None, sessions: SessionStore | None = None,
@@ -281,16 +301,17 @@ def build_api_function(settings: Settings, *, core: Core | None = None, sessions
     from ragchat.documents import DocumentService
     from ragchat.server.app import HttpContext, create_app
 
-    core = core or build_core(settings)
+    # the API lists, uploads and removes documents: it needs the store, never the embedder
+    store = core.store if core is not None else build_store(settings, embedder=None)
     if files is None:
         from ragchat.adapters.aws.s3_files import S3DocumentFiles
 
         if not settings.documents_bucket:
             raise ConfigurationError("RAGCHAT_DOCUMENTS_BUCKET is required for the HTTP API function")
-        files = S3DocumentFiles(core.store, settings.documents_bucket)
+        files = S3DocumentFiles(store, settings.documents_bucket)
     app = create_app(HttpContext(
-        store=core.store, sessions=sessions or build_sessions(settings),
-        documents=DocumentService(core.store, files, manage_shared=False), identity=jwt_claims_identity,
+        store=store, sessions=sessions or build_sessions(settings),
+        documents=DocumentService(store, files, manage_shared=False), identity=jwt_claims_identity,
         max_upload_bytes=settings.max_file_bytes, serve_page=False))
     return Mangum(app, lifespan="off")
 
@@ -314,3 +335,6 @@ def once(build: Callable[[], object]) -> Callable[[], object]:
         return built[0]
 
     return get
+
+
+_once = once  # for the builders whose `once` parameter hides this function

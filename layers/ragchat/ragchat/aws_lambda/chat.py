@@ -12,11 +12,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from aws_lambda_powertools.utilities.data_classes import APIGatewayWebSocketEvent
 
-from ragchat.chat.endpoint import ChatEndpoint
 from ragchat.errors import Unauthenticated
+
+if TYPE_CHECKING:
+    from ragchat.chat.endpoint import ChatEndpoint, ConnectionLifecycle
 
 ANSWER_MARKER = "ragchatAnswer"  # set on the event this function sends itself to answer a frame
 ANSWER_RECORD_S = 3600  # how long an answered frame is remembered
@@ -64,28 +67,31 @@ def verified_user(event: APIGatewayWebSocketEvent) -> str | None:
 
 
 class WebSocketFunction:
-    def __init__(self, endpoint_for: Callable[[str], ChatEndpoint], answer_later: Callable[[dict], None],
-                 once: Once):
-        """`endpoint_for(management_api_url)`: the endpoint whose sink posts to that API;
-        `answer_later(event)`: invoke this function asynchronously with the event;
-        `once(key, work)`: run `work` unless `key` was run before (AnswerOnce)."""
+    def __init__(self, lifecycle: ConnectionLifecycle, endpoint_for: Callable[[str], ChatEndpoint],
+                 answer_later: Callable[[dict], None], once: Once):
+        """`lifecycle`: opens and closes connections; `endpoint_for(management_api_url)`: the
+        endpoint whose sink posts to that API (built on the first frame to answer, so a container
+        started by $connect does not load the chat); `answer_later(event)`: invoke this function
+        asynchronously with the event; `once(key, work)`: run `work` unless `key` was run before
+        (AnswerOnce)."""
+        self.lifecycle = lifecycle
         self.endpoint_for = endpoint_for
         self.answer_later = answer_later
         self.once = once
 
     def handle(self, event: APIGatewayWebSocketEvent) -> dict:
         context = event.request_context
-        endpoint = self.endpoint_for(f"https://{context.domain_name}/{context.stage}")
         if context.route_key == "$connect":
             try:
-                endpoint.connect(context.connection_id, verified_user(event))
+                self.lifecycle.connect(context.connection_id, verified_user(event))
             except Unauthenticated:
                 return {"statusCode": 401}
         elif context.route_key == "$disconnect":
-            endpoint.disconnect(context.connection_id)
+            self.lifecycle.disconnect(context.connection_id)
         elif not event.get(ANSWER_MARKER):
             self.answer_later({**event.raw_event, ANSWER_MARKER: True})
         else:
+            endpoint = self.endpoint_for(f"https://{context.domain_name}/{context.stage}")
             key = f"{context.connection_id}:{context.message_id or context.request_id}"
             self.once(key, lambda: endpoint.receive(context.connection_id, event.body or "", verified_user(event)))
         return {"statusCode": 200}

@@ -11,9 +11,9 @@ import contextlib
 import json
 import logging
 import time
+from typing import TYPE_CHECKING
 
 from ragchat.chat import protocol
-from ragchat.chat.service import ChatService
 from ragchat.errors import (
     ClientGone,
     GenerationError,
@@ -24,9 +24,28 @@ from ragchat.errors import (
 )
 from ragchat.ports import ConnectionSink, ConnectionStore, SessionStore
 
+if TYPE_CHECKING:
+    from ragchat.chat.service import ChatService
+
 log = logging.getLogger(__name__)
 
 HISTORY_FRAME_BUDGET = 24 * 1024  # bytes of messages per history frame, below the 32 KB limit
+
+
+class ConnectionLifecycle:
+    """Who is behind each connection: all that opening and closing one needs (no chat, no store)."""
+
+    def __init__(self, connections: ConnectionStore):
+        self.connections = connections
+
+    def connect(self, connection_id: str, user_id: str | None) -> None:
+        """Record who is behind a new connection (an identity the transport verified)."""
+        if not user_id:
+            raise Unauthenticated("a connection needs a verified user")
+        self.connections.put(connection_id, user_id, time.time())
+
+    def disconnect(self, connection_id: str) -> None:
+        self.connections.delete(connection_id)
 
 
 class ChatEndpoint:
@@ -36,16 +55,14 @@ class ChatEndpoint:
         self.sessions = sessions
         self.connections = connections
         self.sink = sink
+        self.lifecycle = ConnectionLifecycle(connections)
 
     # -- the connection's life ---------------------------------------------------------------
     def connect(self, connection_id: str, user_id: str | None) -> None:
-        """Record who is behind a new connection (an identity the transport verified)."""
-        if not user_id:
-            raise Unauthenticated("a connection needs a verified user")
-        self.connections.put(connection_id, user_id, time.time())
+        self.lifecycle.connect(connection_id, user_id)
 
     def disconnect(self, connection_id: str) -> None:
-        self.connections.delete(connection_id)
+        self.lifecycle.disconnect(connection_id)
 
     def receive(self, connection_id: str, body: str, verified_user: str | None = None) -> None:
         """Handle one client frame. `verified_user` is the identity the transport vouches for with

@@ -11,9 +11,10 @@ MAX_DELTA_CHARS = 5000  # 5,000 characters stay under 32 KB even if every one is
 
 class DeltaCoalescer:
     """Collects streamed text and calls `emit(text)`: the first piece at once, then never two calls
-    less than `interval` seconds apart, and whatever is left on `close()`. Long text is cut so no
-    frame is too big. Where keeping the spacing means waiting (the final flush, an oversized
-    buffer), the caller's thread sleeps the remainder: backpressure instead of a burst."""
+    less than `interval` seconds apart, and whatever is left on `close()` at once (the answer's
+    closing frames follow it straight away, so waiting there would only delay the end). Long text
+    is cut so no frame is too big. Where keeping the spacing means waiting (an oversized buffer),
+    the caller's thread sleeps the remainder: backpressure instead of a burst."""
 
     def __init__(self, emit: Callable[[str], None], interval: float = DELTA_INTERVAL_S,
                  max_chars: int = MAX_DELTA_CHARS, clock: Callable[[], float] = time.monotonic,
@@ -38,13 +39,13 @@ class DeltaCoalescer:
 
     def close(self) -> None:
         if self._buffer:
-            self._drain(self.clock())
+            self._drain(self.clock(), final=True)
 
-    def _drain(self, now: float) -> None:
+    def _drain(self, now: float, final: bool = False) -> None:
         text = "".join(self._buffer)
         self._buffer, self._size = [], 0
         for start in range(0, len(text), self.max_chars):
-            if self._last_emit is not None:
+            if self._last_emit is not None and not (final and start == 0):
                 wait = self._last_emit + self.interval - now
                 if wait > 0:
                     self.sleep(wait)

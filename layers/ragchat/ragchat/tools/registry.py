@@ -61,20 +61,40 @@ def _short(summary: str, limit: int = MAX_SUMMARY_CHARS) -> str:
     return summary if len(summary) <= limit else summary[:limit - 1] + "…"
 
 
+def _problem(error) -> str:
+    """A schema violation (fastjsonschema's) in words a model can act on."""
+    where = "/".join(str(p) for p in error.path[1:]) or "input"
+    value, rule, definition = error.value, error.rule, error.rule_definition
+    if rule == "required" and isinstance(value, dict):
+        missing = [name for name in definition if name not in value]
+        return f"at {where}: {', '.join(repr(m) for m in missing)} is a required property"
+    if rule == "additionalProperties" and isinstance(value, dict):
+        known = set((error.definition or {}).get("properties", {}))
+        extra = ", ".join(repr(k) for k in value if k not in known)
+        return f"at {where}: Additional properties are not allowed ({extra} was unexpected)"
+    if rule == "type":
+        return f"at {where}: {value!r} is not of type {definition!r}"
+    return f"at {where}: {error.message.removeprefix(error.name).strip()}"
+
+
 class ToolRegistry:
     def __init__(self, tools: Iterable[Tool]):
-        from jsonschema import Draft202012Validator  # ~0.1 s to import: only where tools are used
+        # fastjsonschema (JSON Schema draft-07), not jsonschema: a tenth of the import time on the
+        # chat function's cold start, and a compiled check per tool
+        import fastjsonschema
 
         self.tools: dict[str, Tool] = {}
         self._validators = {}
         for tool in tools:
             if tool.name in self.tools:
                 raise ValueError(f"two tools are named {tool.name!r}")
-            Draft202012Validator.check_schema(tool.input_schema)
             if tool.input_schema.get("additionalProperties") is not False:
                 raise ValueError(f"tool {tool.name!r}: its schema must set additionalProperties: false")
+            try:
+                self._validators[tool.name] = fastjsonschema.compile(tool.input_schema)
+            except fastjsonschema.JsonSchemaDefinitionException as exc:
+                raise ValueError(f"tool {tool.name!r}: its schema is not valid JSON Schema ({exc})") from exc
             self.tools[tool.name] = tool
-            self._validators[tool.name] = Draft202012Validator(tool.input_schema)
         self.specs: tuple[ToolSpec, ...] = tuple(
             ToolSpec(t.name, t.description, t.input_schema) for t in self.tools.values())
 
@@ -93,10 +113,12 @@ class ToolRegistry:
             return f"unknown tool {call.name!r}; the tools are: {', '.join(self.tools)}"
         if call.input is None:
             return f"the input of {call.name} was not valid JSON ({call.input_error or 'unreadable'})"
-        errors = sorted(self._validators[call.name].iter_errors(call.input), key=lambda e: list(e.path))
-        if errors:
-            where = "/".join(str(p) for p in errors[0].path) or "input"
-            return f"invalid input for {call.name} at {where}: {errors[0].message}"
+        from fastjsonschema import JsonSchemaValueException
+
+        try:
+            self._validators[call.name](call.input)
+        except JsonSchemaValueException as error:
+            return f"invalid input for {call.name} {_problem(error)}"
         return None
 
     def run(self, call: ToolCall, context: ToolContext,

@@ -12,9 +12,9 @@ CONNECTION_TTL_S = 3 * 3600
 class DynamoDbConnectionStore:
     def __init__(self, table_name: str, client=None):
         if client is None:
-            import boto3
+            from ragchat.adapters.aws.clients import dynamodb
 
-            client = boto3.client("dynamodb")
+            client = dynamodb()
         self.table = table_name
         self.client = client
 

@@ -31,9 +31,9 @@ def _plain(value):
 class DynamoDbDocumentRecords:
     def __init__(self, table_name: str, client=None):
         if client is None:
-            import boto3
+            from ragchat.adapters.aws.clients import dynamodb
 
-            client = boto3.client("dynamodb")
+            client = dynamodb()
         from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 
         self.table, self.client = table_name, client

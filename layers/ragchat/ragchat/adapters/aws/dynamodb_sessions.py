@@ -27,9 +27,9 @@ def _number(value) -> float:
 class DynamoDbSessionStore:
     def __init__(self, table_name: str, client=None, ttl_days: int = TTL_DAYS):
         if client is None:
-            import boto3
+            from ragchat.adapters.aws.clients import dynamodb
 
-            client = boto3.client("dynamodb")
+            client = dynamodb()
         from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 
         self.table = table_name

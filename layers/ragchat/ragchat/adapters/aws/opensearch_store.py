@@ -93,10 +93,12 @@ class OpenSearchChunkStore:
     def __init__(self, client, records, prefix: str = "ragchat",
                  schedule_sweep: Callable[[str], None] | None = None, sweep_after_s: float = 900.0,
                  clock: Callable[[], float] = time.time, sleep: Callable[[float], None] = time.sleep):
-        """`records`: the document records (DynamoDbDocumentRecords). `schedule_sweep(doc_id)` asks
-        for `sweep(doc_id)` once `sweep_after_s` have passed (longer than any write may take);
-        without it, only the sweeps after each write run."""
-        self.client = client
+        """`client`: an OpenSearch client, or a function that makes one on first use (what only
+        lists documents never loads opensearch-py). `records`: the document records
+        (DynamoDbDocumentRecords). `schedule_sweep(doc_id)` asks for `sweep(doc_id)` once
+        `sweep_after_s` have passed (longer than any write may take); without it, only the sweeps
+        after each write run."""
+        self._client, self._connect = (None, client) if callable(client) else (client, None)
         self.records = records
         self.chunks_index = f"{prefix}-chunks"
         self.schedule_sweep = schedule_sweep
@@ -108,16 +110,25 @@ class OpenSearchChunkStore:
         """A client for an OpenSearch Serverless collection endpoint, signed with SigV4 for `aoss`."""
         from urllib.parse import urlsplit
 
-        import boto3
-        from opensearchpy import AWSV4SignerAuth, OpenSearch, RequestsHttpConnection
-
         url = urlsplit(endpoint if "://" in endpoint else f"https://{endpoint}")
         secure = url.scheme == "https"
-        client = OpenSearch(hosts=[{"host": url.hostname, "port": url.port or (443 if secure else 80)}],
-                            http_auth=AWSV4SignerAuth(boto3.Session().get_credentials(), region, "aoss"),
-                            use_ssl=secure, verify_certs=secure, connection_class=RequestsHttpConnection,
-                            timeout=30, max_retries=3, retry_on_timeout=True)
-        return cls(client, records, prefix, **options)
+
+        def connect():
+            import boto3
+            from opensearchpy import AWSV4SignerAuth, OpenSearch, RequestsHttpConnection
+
+            return OpenSearch(hosts=[{"host": url.hostname, "port": url.port or (443 if secure else 80)}],
+                              http_auth=AWSV4SignerAuth(boto3.Session().get_credentials(), region, "aoss"),
+                              use_ssl=secure, verify_certs=secure, connection_class=RequestsHttpConnection,
+                              timeout=30, max_retries=3, retry_on_timeout=True)
+
+        return cls(connect, records, prefix, **options)
+
+    @property
+    def client(self):
+        if self._client is None:
+            self._client = self._connect()
+        return self._client
 
     # -- requests ----------------------------------------------------------------------------
     def _call(self, method, *args, **kwargs):
