@@ -25,7 +25,7 @@ from pathlib import Path
 from cold_start import ENVIRONMENT
 
 ROOT = Path(__file__).resolve().parents[1]
-MODEL = "anthropic.claude-3-5-haiku-20241022-v1:0"
+MODEL = "us.anthropic.claude-haiku-4-5-20251001-v1:0"
 CASES = {
     "boto3 (BedrockConverseGenerator)":
         f"from ragchat.adapters.aws.bedrock import BedrockConverseGenerator\nBedrockConverseGenerator({MODEL!r})",

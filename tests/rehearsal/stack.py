@@ -121,7 +121,10 @@ class Stack:
         cache = cache or ROOT / ".rehearsal"
         cache.mkdir(exist_ok=True)
         sdk = runtime_sdk(python, cache)
-        moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0)
+        import logging
+
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)  # moto server's access log
+        moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
         moto.start()
         with tempfile.TemporaryDirectory(prefix="rehearsal-") as scratch, contextlib.ExitStack() as stack:
             try:

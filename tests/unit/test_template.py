@@ -27,3 +27,12 @@ def test_template_chat_tools_are_a_parameter_within_the_function_timeout(templat
     chat = template["Resources"]["ChatFunction"]["Properties"]
     assert chat["Environment"]["Variables"]["RAGCHAT_TOOLS"] == "ChatTools"
     assert float(chat["Environment"]["Variables"]["RAGCHAT_TOOL_MAX_SECONDS"]) < chat["Timeout"]
+
+
+def test_template_and_settings_name_the_same_default_models(template):
+    """One default chat model everywhere: a retired default in one place is an answer that fails."""
+    from ragchat.config import Settings
+
+    defaults = Settings()
+    assert template["Parameters"]["ChatModelId"]["Default"] == defaults.bedrock_model_id
+    assert template["Parameters"]["EmbeddingModelId"]["Default"] == defaults.bedrock_embedding_model

@@ -39,7 +39,7 @@ class Settings:
     openai_base_url: str = "http://127.0.0.1:11434/v1"  # Ollama's; vLLM and llama.cpp's server work too
     openai_model: str = "llama3.1"
     openai_api_key: str = ""
-    bedrock_model_id: str = "anthropic.claude-3-5-haiku-20241022-v1:0"
+    bedrock_model_id: str = "us.anthropic.claude-haiku-4-5-20251001-v1:0"  # template.yaml's ChatModelId
     # RAGCHAT_GENERATOR=langchain: "module:attribute" of a LangChain chat model class or factory, and the
     # JSON object of keyword arguments it is called with (ragchat/integrations/langchain/models.py)
     langchain_model: str = "langchain_aws:ChatBedrockConverse"
