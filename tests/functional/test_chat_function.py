@@ -97,3 +97,12 @@ def test_chat_function_refuses_connect_without_authorizer_context(chat, event):
     del unauthenticated["requestContext"]["authorizer"]
     assert handler(unauthenticated, LambdaContext())["statusCode"] == 401
     assert dynamodb.scan(TableName="connections")["Items"] == []
+
+
+def test_chat_function_deeply_nested_frame_is_answered_with_an_error_frame(chat, event):
+    handler, _, _ = chat
+    handler(event("ws-connect.json"), LambdaContext())
+    nested = {**event("ws-send-message.json"), "body": "[" * 30000, "ragchatAnswer": True}
+    assert handler(nested, LambdaContext())["statusCode"] == 200  # no failed invocation, no alarm
+    (frame,) = posted_frames(CONNECTION)
+    assert (frame["type"], frame["code"]) == ("error", "bad_json")

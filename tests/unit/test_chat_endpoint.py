@@ -109,3 +109,10 @@ def test_endpoint_a_client_that_vanishes_mid_stream_does_not_break_it(endpoint):
     stored = endpoint.sessions.list_messages("user-alice", session_id)
     assert [m.role for m in stored] == ["user", "assistant"]
     assert "interrupted" in stored[1].content
+
+
+def test_endpoint_deeply_nested_frame_gets_an_error_frame_and_the_connection_stays(endpoint):
+    endpoint.connect(CONNECTION, "user-alice")
+    frames = send(endpoint, "[" * 30000)
+    assert [(f["type"], f["code"]) for f in frames] == [("error", "bad_json")]
+    assert send(endpoint, {"action": "ping", "requestId": "p"})[-1] == {"type": "pong", "requestId": "p"}

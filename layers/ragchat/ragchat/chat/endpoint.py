@@ -54,8 +54,9 @@ class ChatEndpoint:
         if not user_id:
             self._safe_send(connection_id, protocol.error_frame("unauthenticated", "connect again with a valid token"))
             return
-        request_id = protocol.request_id_of(body)
+        request_id = None
         try:
+            request_id = protocol.request_id_of(body)
             frame = protocol.parse_client_frame(body)
             request_id = frame.request_id or request_id
             self._dispatch(connection_id, user_id, frame)

@@ -15,7 +15,7 @@ from ragchat.errors import ProtocolError
 MAX_CLIENT_FRAME_BYTES = 32 * 1024  # API Gateway's frame limit; larger frames get an error frame
 MAX_MESSAGE_CHARS = 4000  # the longest question accepted (about 1,000 words)
 MAX_SERVER_FRAME_BYTES = 32 * 1024
-_ID = re.compile(r"^[A-Za-z0-9_\-:.]{1,128}$")
+_ID = re.compile(r"[A-Za-z0-9_\-:.]{1,128}")  # the whole value: fullmatch (`$` admits a final newline)
 
 ACTIONS = ("sendMessage", "getHistory", "listSessions", "deleteSession", "ping")
 
@@ -32,7 +32,7 @@ def _optional_id(body: dict, key: str) -> str | None:
     value = body.get(key)
     if value is None or value == "":
         return None
-    if not isinstance(value, str) or not _ID.match(value):
+    if not isinstance(value, str) or not _ID.fullmatch(value):
         raise ProtocolError("bad_request", f"{key} must be 1-128 letters, digits or -_:.")
     return value
 
@@ -45,6 +45,8 @@ def parse_client_frame(raw: str | bytes) -> ClientFrame:
         body = json.loads(raw)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise ProtocolError("bad_json", f"frame is not valid JSON ({exc})") from exc
+    except RecursionError as exc:  # [[[[... within the size limit: the decoder gives up, so do we
+        raise ProtocolError("bad_json", "frame is nested too deeply") from exc
     if not isinstance(body, dict):
         raise ProtocolError("bad_request", "frame must be a JSON object")
     request_id = _optional_id(body, "requestId")
@@ -69,8 +71,8 @@ def request_id_of(raw: str | bytes) -> str | None:
     try:
         body = json.loads(raw)
         value = body.get("requestId") if isinstance(body, dict) else None
-        return value if isinstance(value, str) and _ID.match(value) else None
-    except (ValueError, TypeError, UnicodeDecodeError):
+        return value if isinstance(value, str) and _ID.fullmatch(value) else None
+    except (ValueError, TypeError, UnicodeDecodeError, RecursionError):
         return None
 
 
