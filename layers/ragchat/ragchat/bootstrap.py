@@ -90,7 +90,8 @@ def build_core(settings: Settings, *, store: ChunkStore | None = None, embedder:
     embedder = embedder if embedder is not None else build_embedder(settings)
     store = store if store is not None else build_store(settings, embedder)
     chunker = StructuredChunker(settings.chunk_tokens, settings.chunk_overlap)
-    pipeline = IngestPipeline(store, embedder, chunker, max_file_bytes=settings.max_file_bytes)
+    pipeline = IngestPipeline(store, embedder, chunker, max_file_bytes=settings.max_file_bytes,
+                              parse_seconds=settings.max_parse_seconds)
     retriever = HybridRetriever(store, embedder, candidates=settings.retrieval_candidates, rrf_k=settings.rrf_k)
     return Core(settings, store, embedder, pipeline, retriever)
 

@@ -30,6 +30,7 @@ class Settings:
     chunk_tokens: int = 200  # ~250 WordPiece tokens: inside MiniLM's 256-token window
     chunk_overlap: int = 30
     max_file_mb: float = 50.0  # larger files are skipped, and larger uploads refused
+    max_parse_seconds: float = 30.0  # parsing one file past this is given up: the file is skipped
     embed_batch_size: int = 32
     # -- retrieval --
     retrieval_candidates: int = 100  # depth of each arm before fusion
