@@ -46,3 +46,8 @@ def clip_line(text: str, limit: int) -> str:
     """One line of at most `limit` characters: whitespace runs collapsed, a cut marked with `…`."""
     line = " ".join(text.split())
     return line if len(line) <= limit else line[: limit - 1].rstrip() + "…"
+
+
+def clip_utf8(text: str, limit: int) -> str:
+    """The longest start of `text` within `limit` UTF-8 bytes (never half a character)."""
+    return text.encode("utf-8")[:limit].decode("utf-8", errors="ignore")

@@ -16,6 +16,7 @@ from pathlib import PurePosixPath
 from ragchat.access import private_prefix
 from ragchat.errors import UnsupportedUpload
 from ragchat.ingest.parsers import SUPPORTED_EXTENSIONS
+from ragchat.text import clip_utf8
 
 MAX_NAME_BYTES = 200  # UTF-8 bytes of the name; with uploads/<user>/ far below S3's 1,024-byte keys
 _KEPT_PUNCTUATION = frozenset("._- ")
@@ -25,10 +26,6 @@ HASH_CHARS = 8
 
 def _kept(char: str) -> str:
     return char if char in _KEPT_PUNCTUATION or unicodedata.category(char)[0] in "LMN" else "_"
-
-
-def _clip_utf8(text: str, limit: int) -> str:
-    return text.encode("utf-8")[:limit].decode("utf-8", errors="ignore")
 
 
 def safe_name(filename: str) -> str:
@@ -43,7 +40,7 @@ def safe_name(filename: str) -> str:
     room = MAX_NAME_BYTES - len(extension.encode("utf-8")) - 1
     if cleaned != stem or len(cleaned.encode("utf-8")) > room:
         digest = hashlib.sha256(name.encode("utf-8")).hexdigest()[:HASH_CHARS]
-        cleaned = f"{_clip_utf8(cleaned, room - HASH_CHARS - 1).rstrip(' ._-')}-{digest}"
+        cleaned = f"{clip_utf8(cleaned, room - HASH_CHARS - 1).rstrip(' ._-')}-{digest}"
     return f"{cleaned}.{extension}"
 
 

@@ -104,17 +104,29 @@ class ChatEndpoint:
                 send({"type": "history", "requestId": frame.request_id, "sessionId": frame.session_id, **page})
 
 
+def _size(item: dict) -> int:
+    return len(json.dumps(item, ensure_ascii=False).encode("utf-8"))
+
+
+def history_message(stored) -> dict:
+    """One stored message as a history frame carries it: citations clipped (messages stored before
+    titles were bounded may hold any length), and a message too big for a frame shortened."""
+    message = {**stored.as_dict(), "citations": [c.clipped().as_dict() for c in stored.citations]}
+    if _size(message) <= HISTORY_FRAME_BUDGET:
+        return message
+    kept, _ = protocol.fitting([c.clipped() for c in stored.citations], HISTORY_FRAME_BUDGET // 2)
+    # at most 6 bytes a character once JSON-escaped: the content keeps within 3/8 of the budget
+    return {**message, "content": message["content"][: HISTORY_FRAME_BUDGET // 16], "truncated": True,
+            "citations": [c.as_dict() for c in kept]}
+
+
 def history_pages(messages) -> list[dict]:
     """A session's messages packed into as many history frames as the frame limit needs."""
     pages: list[list[dict]] = [[]]
     size = 0
     for stored in messages:
-        message = stored.as_dict()
-        cost = len(json.dumps(message, ensure_ascii=False).encode("utf-8"))
-        if cost > HISTORY_FRAME_BUDGET:  # one huge message: shorten its copy in the history frame
-            message = {**message, "content": message["content"][: HISTORY_FRAME_BUDGET // 8], "truncated": True,
-                       "citations": message["citations"][:5]}
-            cost = len(json.dumps(message, ensure_ascii=False).encode("utf-8"))
+        message = history_message(stored)
+        cost = _size(message)
         if pages[-1] and size + cost > HISTORY_FRAME_BUDGET:
             pages.append([])
             size = 0

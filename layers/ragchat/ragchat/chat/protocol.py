@@ -106,19 +106,24 @@ def tool_frame(request_id: str, callId: str, name: str, input: dict, status: str
 SOURCES_BUDGET_BYTES = 24 * 1024  # the sources of one frame; the rest of the frame stays far below 32 KB
 
 
-def fit_sources(sources, first=()) -> tuple[list[dict], int]:
-    """As many sources as fit the frame budget, `first` ones (the cited) chosen first, in number
-    order; and how many were left out (a tool-using answer can gather hundreds of passages)."""
+def fitting(sources, budget: int, first=()) -> tuple[list, int]:
+    """As many sources as fit `budget` bytes of JSON, `first` ones (the cited) chosen first, in
+    number order; and how many were left out (a tool-using answer can gather hundreds of passages)."""
     ordered = list(first) + [s for s in sources if s not in first]
-    listed, used = [], 0
+    kept, used = [], 0
     for source in ordered:
-        item = source.as_dict()
-        size = len(json.dumps(item, ensure_ascii=False).encode("utf-8")) + 1
-        if used + size > SOURCES_BUDGET_BYTES:
+        size = len(json.dumps(source.as_dict(), ensure_ascii=False).encode("utf-8")) + 1
+        if used + size > budget:
             break
-        listed.append(item)
+        kept.append(source)
         used += size
-    return sorted(listed, key=lambda item: item["n"]), len(ordered) - len(listed)
+    return sorted(kept, key=lambda source: source.number), len(ordered) - len(kept)
+
+
+def fit_sources(sources, first=()) -> tuple[list[dict], int]:
+    """The sources of one frame, as dicts (see `fitting`)."""
+    kept, omitted = fitting(sources, SOURCES_BUDGET_BYTES, first)
+    return [source.as_dict() for source in kept], omitted
 
 
 def sources_frame(request_id: str, sources: list[dict], **extra) -> dict:

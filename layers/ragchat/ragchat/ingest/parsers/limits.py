@@ -7,13 +7,8 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from ragchat.domain import ParsedDocument, Section
+from ragchat.domain import ParsedDocument, Section, clip_heading_path, clip_title
 from ragchat.errors import DocumentTooComplex
-from ragchat.text import clip_line
-
-MAX_TITLE_CHARS = 200
-MAX_HEADING_CHARS = 200
-MAX_HEADING_DEPTH = 8
 
 
 class ParseBudget:
@@ -35,8 +30,6 @@ UNLIMITED = ParseBudget(None)
 
 def clipped(parsed: ParsedDocument) -> ParsedDocument:
     """The document with its title and heading paths cut to their limits."""
-    sections = tuple(
-        Section(text=s.text, page=s.page,
-                heading_path=tuple(clip_line(h, MAX_HEADING_CHARS) for h in s.heading_path[:MAX_HEADING_DEPTH]))
-        for s in parsed.sections)
-    return ParsedDocument(title=clip_line(parsed.title, MAX_TITLE_CHARS), sections=sections, doc_type=parsed.doc_type)
+    sections = tuple(Section(text=s.text, page=s.page, heading_path=clip_heading_path(s.heading_path))
+                     for s in parsed.sections)
+    return ParsedDocument(title=clip_title(parsed.title), sections=sections, doc_type=parsed.doc_type)
