@@ -13,6 +13,7 @@ import logging
 import time
 
 from ragchat.chat import protocol
+from ragchat.chat.in_flight import InProcessAnswers
 from ragchat.chat.service import ChatService
 from ragchat.errors import (
     ClientGone,
@@ -22,7 +23,7 @@ from ragchat.errors import (
     SessionNotFound,
     Unauthenticated,
 )
-from ragchat.ports import ConnectionSink, ConnectionStore, SessionStore
+from ragchat.ports import AnswersInFlight, ConnectionSink, ConnectionStore, SessionStore
 
 log = logging.getLogger(__name__)
 
@@ -31,11 +32,14 @@ HISTORY_FRAME_BUDGET = 24 * 1024  # bytes of messages per history frame, below t
 
 class ChatEndpoint:
     def __init__(self, chat: ChatService, sessions: SessionStore, connections: ConnectionStore,
-                 sink: ConnectionSink):
+                 sink: ConnectionSink, in_flight: AnswersInFlight | None = None):
+        """`in_flight`: where a connection's answer in flight is marked (one at a time: a second
+        sendMessage gets a `busy` error frame); by default, in this process."""
         self.chat = chat
         self.sessions = sessions
         self.connections = connections
         self.sink = sink
+        self.in_flight = in_flight if in_flight is not None else InProcessAnswers()
 
     # -- the connection's life ---------------------------------------------------------------
     def connect(self, connection_id: str, user_id: str | None) -> None:
@@ -91,7 +95,7 @@ class ChatEndpoint:
         if frame.action == "ping":
             send({"type": "pong", "requestId": frame.request_id})
         elif frame.action == "sendMessage":
-            self.chat.answer(user_id, frame.message, send, session_id=frame.session_id, request_id=frame.request_id)
+            self._answer(connection_id, user_id, frame, send)
         elif frame.action == "listSessions":
             send({"type": "sessions", "requestId": frame.request_id,
                   "sessions": [s.as_dict() for s in self.sessions.list_sessions(user_id)]})
@@ -102,6 +106,14 @@ class ChatEndpoint:
         elif frame.action == "getHistory":
             for page in history_pages(self.sessions.list_messages(user_id, frame.session_id)):
                 send({"type": "history", "requestId": frame.request_id, "sessionId": frame.session_id, **page})
+
+    def _answer(self, connection_id: str, user_id: str, frame: protocol.ClientFrame, send) -> None:
+        if not self.in_flight.claim(connection_id):
+            raise ProtocolError("busy", "an answer is still being written on this connection: wait for its end")
+        try:
+            self.chat.answer(user_id, frame.message, send, session_id=frame.session_id, request_id=frame.request_id)
+        finally:
+            self.in_flight.release(connection_id)
 
 
 def _size(item: dict) -> int:
