@@ -165,3 +165,22 @@ def test_cli_serve_beyond_loopback_without_a_token_refuses_to_start(tmp_path):
         pytest.fail("`ragchat serve --host 0.0.0.0` without a token started serving")
     assert done.returncode == 1 and "refusing to serve on 0.0.0.0 without a token" in done.stderr
     assert time.perf_counter() - started < 30
+
+
+DEPLOYED = "wss://abc123.execute-api.eu-west-1.amazonaws.com https://def456.execute-api.eu-west-1.amazonaws.com"
+
+
+@pytest.mark.parametrize("local", [{"page_endpoints": DEPLOYED}], indirect=True)
+def test_policy_lets_the_page_reach_only_itself_and_the_configured_endpoints(local):
+    policy = httpx.get(f"{local['base']}/").headers["content-security-policy"]
+    directives = dict(d.strip().split(" ", 1) for d in policy.split(";"))
+    assert directives["connect-src"] == f"'self' {DEPLOYED}"
+    assert directives["form-action"] == "'none'"
+
+
+def test_policy_refuses_an_endpoint_that_is_not_an_origin(tmp_path):
+    from ragchat.errors import ConfigurationError
+
+    settings = Settings(data_dir=tmp_path, page_endpoints="https://ok.example; script-src *")
+    with pytest.raises(ConfigurationError):
+        build_local_server(settings, watch=None, core=build_core(settings, embedder=FakeHashingEmbedder()))
