@@ -101,3 +101,11 @@ def test_ingest_function_file_that_crashes_its_parser_is_recorded_not_retried(s3
     assert handler_over(store, s3)(batch, LambdaContext()) == {"batchItemFailures": []}
     record = next(d for d in store.list_documents() if d.path == "reports/deep.json")
     assert record.status == "skipped" and "RecursionError" in record.reason
+
+
+def test_ingest_function_message_without_a_notification_is_dropped_not_retried(s3, store, event):
+    batch = event("sqs-s3-batch.json")
+    batch["Records"][0]["body"] = "not a notification"
+    batch["Records"][2]["body"] = '{"Records": [{"eventSource": "aws:s3", "s3": 42}]}'
+    assert handler_over(store, s3)(batch, LambdaContext()) == {"batchItemFailures": []}
+    assert [d.path for d in store.list_documents()] == ["reports/q3-summary.txt"]  # the good message applied
