@@ -1,9 +1,9 @@
 """Request bodies refused as they stream past the limit, before anything spools them to disk.
 
 Starlette's multipart parser writes an upload to a temporary file as it arrives, so a limit
-checked after `UploadFile` was built lets the whole body through first. Here a declared
-Content-Length over the limit is refused before any byte is read, and a body without one (chunked)
-is counted as it arrives: the request stops with 413 at the first byte past the limit.
+checked after `UploadFile` was built lets the whole body through first. `BodyLimit` refuses a declared
+Content-Length over the limit before any byte is read, and counts a body without one (chunked)
+as it arrives: the request stops with 413 at the first byte past the limit.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 to, and how many XML elements they hold, read from the stream without building a tree.
 
 Sizes are the ones the zip declares: zipfile never yields more than a member's declared size (a
-member that holds more fails its CRC check), so python-docx reads no more than is checked here.
+member that holds more fails its CRC check), so python-docx reads no more than this module checks.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """What parsing one file may cost: a time budget checked as elements are walked, and the size of
 what a parsed document carries besides its text (titles and heading paths end up in every chunk,
-source, citation and stored message, so they are clipped here, once, whatever the format)."""
+source, citation and stored message, so `clipped` cuts them once, whatever the format)."""
 
 from __future__ import annotations
 
