@@ -37,19 +37,15 @@ def outcome_within(seconds: float, data: bytes, obj: SourceObject = DOCX):
     return result["value"], result["seconds"]
 
 
-def test_docx_with_20000_empty_paragraphs_is_parsed_within_a_second():
-    data = docx_with_body(b"<w:p/>" * 20_000)
-    assert len(data) < 40 * 1024
-    outcome, seconds = outcome_within(5, data)
-    assert isinstance(outcome, DocumentRejected) and "no text" in str(outcome)
-    assert seconds < 1.5
-
-
-def test_docx_with_two_million_paragraphs_is_rejected_before_parsing():
-    data = docx_with_body(b"<w:p/>" * 2_000_000)
+@pytest.mark.parametrize("paragraphs,reason", [
+    (20_000, "no text found"),  # 36 KiB: was 22 s, python-docx looking up each paragraph's style
+    (2_000_000, "over 400,000 XML elements"),  # 53 KiB: never finished; now refused before parsing
+], ids=["20000", "2000000"])
+def test_docx_of_empty_paragraphs_is_done_with_within_two_seconds(paragraphs, reason):
+    data = docx_with_body(b"<w:p/>" * paragraphs)
     assert len(data) < 64 * 1024
     outcome, seconds = outcome_within(5, data)
-    assert isinstance(outcome, DocumentRejected) and "XML elements" in str(outcome)
+    assert isinstance(outcome, DocumentRejected) and reason in str(outcome)
     assert seconds < 2
 
 
