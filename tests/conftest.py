@@ -42,7 +42,8 @@ def aws(monkeypatch):
     from moto import mock_aws
 
     for key, value in {"AWS_DEFAULT_REGION": "eu-west-1", "AWS_ACCESS_KEY_ID": "testing",
-                       "AWS_SECRET_ACCESS_KEY": "testing", "POWERTOOLS_TRACE_DISABLED": "true"}.items():
+                       "AWS_SECRET_ACCESS_KEY": "testing", "POWERTOOLS_TRACE_DISABLED": "true",
+                       "POWERTOOLS_METRICS_NAMESPACE": "ragchat"}.items():
         monkeypatch.setenv(key, value)
     with mock_aws():
         yield

@@ -182,9 +182,16 @@ def _arguments(value) -> str:
     return value if isinstance(value, str) else json.dumps(value)
 
 
+def converse_validation_error(operation: str, message: str):
+    from botocore.exceptions import ClientError
+
+    return ClientError({"Error": {"Code": "ValidationException", "Message": message}}, operation)
+
+
 class ScriptedConverseRuntime:
     """A FAKE bedrock-runtime client for tool use: ConverseStream's real event sequence, with tool
-    input streamed in pieces (contentBlockStart toolUse, contentBlockDelta toolUse.input, stop)."""
+    input streamed in pieces (contentBlockStart toolUse, contentBlockDelta toolUse.input, stop), and
+    Converse's whole message. Like the real API it refuses a request with a blank text block."""
 
     def __init__(self, script):
         self.script, self.requests = script, []
@@ -194,9 +201,38 @@ class ScriptedConverseRuntime:
         return [block["toolResult"]["content"][0]["text"] for message in request["messages"]
                 for block in message["content"] if "toolResult" in block]
 
-    def converse_stream(self, **request):
+    @staticmethod
+    def offered_tools(request) -> list[str]:
+        return [tool["toolSpec"]["name"] for tool in request.get("toolConfig", {}).get("tools", [])]
+
+    def _receive(self, operation: str, request: dict) -> list:
+        """Record the request and return this call's scripted parts."""
+        for m, message in enumerate(request["messages"]):
+            for b, block in enumerate(message["content"]):
+                if "text" in block and not block["text"].strip():
+                    raise converse_validation_error(
+                        operation, f"The text field in the ContentBlock object at messages.{m}.content.{b} is blank.")
         self.requests.append(request)
-        parts = scripted_parts(self.script, len(self.requests) - 1, self.tool_results(request))
+        return scripted_parts(self.script, len(self.requests) - 1, self.tool_results(request))
+
+    def converse(self, **request):
+        parts = self._receive("Converse", request)
+        content = []
+        for index, part in enumerate(parts):
+            if part[0] == "text":
+                content.append({"text": part[1]})
+            else:  # Converse returns tool input parsed: a script's raw argument text cannot be said here
+                assert isinstance(part[2], dict), "a non-streamed Converse reply carries tool input as an object"
+                content.append({"toolUse": {"toolUseId": f"tooluse_{len(self.requests)}_{index}", "name": part[1],
+                                            "input": part[2]}})
+        used_tools = any("toolUse" in block for block in content)
+        return {"ResponseMetadata": {"HTTPStatusCode": 200},
+                "output": {"message": {"role": "assistant", "content": content}},
+                "stopReason": "tool_use" if used_tools else "end_turn",
+                "usage": {"inputTokens": 200, "outputTokens": 20, "totalTokens": 220}, "metrics": {"latencyMs": 5}}
+
+    def converse_stream(self, **request):
+        parts = self._receive("ConverseStream", request)
         events, used_tools = [{"messageStart": {"role": "assistant"}}], False
         for index, part in enumerate(parts):
             if part[0] == "text":
@@ -217,6 +253,10 @@ class ScriptedConverseRuntime:
 
 def openai_tool_results(body) -> list[str]:
     return [m["content"] for m in body["messages"] if m["role"] == "tool"]
+
+
+def openai_offered_tools(body) -> list[str]:
+    return [tool["function"]["name"] for tool in body.get("tools", [])]
 
 
 def openai_sse_events(parts, model: str, call_no: int):
@@ -247,7 +287,8 @@ def openai_sse_events(parts, model: str, call_no: int):
 
 def scripted_openai_app(script):
     """A FAKE OpenAI-compatible endpoint for tool use, served over a real socket: streamed
-    `delta.tool_calls` pieces (id and name first, then argument text), finish_reason tool_calls."""
+    `delta.tool_calls` pieces (id and name first, then argument text), finish_reason tool_calls; a
+    request with `"stream": false` gets one chat.completion (text only)."""
     from fastapi import Body, FastAPI
     from fastapi.responses import StreamingResponse
 
@@ -257,6 +298,12 @@ def scripted_openai_app(script):
     async def completions(body: dict = Body(...)):  # noqa: B008 (FastAPI's way to take the JSON body)
         seen.append(body)
         parts = scripted_parts(script, len(seen) - 1, openai_tool_results(body))
+        if body.get("stream") is False:
+            assert all(part[0] == "text" for part in parts), "a non-streamed scripted reply says text only"
+            return {"id": f"c{len(seen)}", "object": "chat.completion", "model": body["model"],
+                    "choices": [{"index": 0, "finish_reason": "stop", "message": {
+                        "role": "assistant", "content": "".join(part[1] for part in parts)}}],
+                    "usage": {"prompt_tokens": 30, "completion_tokens": 6}}
 
         def events():
             yield from openai_sse_events(parts, body["model"], len(seen))

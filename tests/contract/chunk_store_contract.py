@@ -1,5 +1,7 @@
 """The contract every ChunkStore adapter passes. Subclass it and provide a `store` fixture
-that returns an empty store whose embedding space is the FakeHashingEmbedder's (64 dimensions)."""
+that returns an empty store whose embedding space is the FakeHashingEmbedder's (64 dimensions),
+and, where writes become searchable only after a while, a `settle(store)` method that lets that
+while pass (the default does nothing)."""
 
 from __future__ import annotations
 
@@ -29,26 +31,40 @@ def chunks_for(rec: DocumentRecord, *texts: str) -> list[Chunk]:
     ]
 
 
-def put(store, rec: DocumentRecord, *texts: str) -> list[Chunk]:
+def written(rec: DocumentRecord, *texts: str) -> tuple[DocumentRecord, list[Chunk], object]:
+    """One document as a replace_documents batch holds it: record, chunks, vectors."""
     chunks = chunks_for(rec, *texts)
-    store.replace_documents([(rec, chunks, EMBEDDER.embed_documents([c.embedding_text for c in chunks]))])
-    return chunks
+    return rec, chunks, EMBEDDER.embed_documents([c.embedding_text for c in chunks])
+
+
+def put(store, rec: DocumentRecord, *texts: str) -> list[Chunk]:
+    batch = written(rec, *texts)
+    assert store.replace_documents([batch]) == []
+    return batch[1]
 
 
 def ids(results) -> list[str]:
     return [r.chunk.chunk_id for r in results]
 
 
+ORDER_A, ORDER_B, ORDER_C = "0A".ljust(40, "0"), "0B".ljust(40, "0"), "0C".ljust(40, "0")  # oldest first
+
+
 class ChunkStoreContract:
+    def settle(self, store) -> None:
+        """Let every write so far become searchable (a store whose searches see writes at once: nothing)."""
+
     @pytest.fixture
     def corpus(self, store):
         put(store, record("d1", "guides/deploy.md"), "deploy the stack with sam deploy", "tear down with sam delete")
         put(store, record("d2", "guides/costs.md"), "opensearch serverless costs dominate at rest")
         put(store, record("d3", "reports/q3.pdf", doc_type="pdf"), "quarterly report about kittens and costs")
+        self.settle(store)
         return store
 
     def test_store_round_trips_chunks_with_provenance(self, store):
         written = put(store, record("d1", "guides/deploy.md", doc_type="pdf"), "first part", "second part")
+        self.settle(store)
         assert store.get_chunks("d1") == written
         assert store.count_chunks() == 2
         got = store.get_document("d1")
@@ -88,6 +104,7 @@ class ChunkStoreContract:
         put(corpus, record("own", "uploads/alice/notes.md"), "kittens budget plan by alice")
         put(corpus, record("other", "uploads/bob/notes.md"), "kittens budget plan by bob")
         put(corpus, record("loose", "uploads/notes.md"), "kittens budget plan with no owner folder")
+        self.settle(corpus)
         vector = EMBEDDER.embed_query("kittens budget plan")
         for results in (corpus.keyword_search("kittens budget", 10, Filters(visible_to="alice")),
                         corpus.vector_search(vector, 10, Filters(visible_to="alice"))):
@@ -103,6 +120,9 @@ class ChunkStoreContract:
 
     def test_replace_swaps_all_chunks_of_a_document(self, corpus):
         put(corpus, record("d1", "guides/deploy.md", content_hash="h2"), "deploy with terraform instead")
+        self.settle(corpus)
+        corpus.sweep("d1")  # a store that keeps old chunks for a while removes them now, or never had them
+        self.settle(corpus)
         assert [c.chunk_id for c in corpus.get_chunks("d1")] == ["d1-h2-0"]
         assert ids(corpus.keyword_search("sam delete", k=5)) == []
         assert "d1-h1-0" not in ids(corpus.vector_search(EMBEDDER.embed_query("deploy the stack with sam"), k=10))
@@ -110,6 +130,7 @@ class ChunkStoreContract:
 
     def test_delete_removes_document_and_chunks_from_both_arms(self, corpus):
         assert corpus.delete_document("d2") == 1
+        self.settle(corpus)
         assert corpus.get_document("d2") is None
         assert ids(corpus.keyword_search("opensearch", k=5)) == []
         assert "d2-h1-0" not in ids(corpus.vector_search(EMBEDDER.embed_query("opensearch serverless"), k=10))
@@ -139,3 +160,63 @@ class ChunkStoreContract:
     def test_empty_store_searches_return_nothing(self, store):
         assert store.keyword_search("anything", k=5) == []
         assert store.vector_search(EMBEDDER.embed_query("anything"), k=5) == []
+
+    # -- ordered writes: the newest write of a document stands, whatever order they land in -----
+    def test_an_older_write_landing_after_a_newer_one_is_refused(self, store):
+        assert store.replace_documents([written(record("d1", "a.md", content_hash="new", order=ORDER_B),
+                                                "the new text about zebras")]) == []
+        late = written(record("d1", "a.md", content_hash="old", order=ORDER_A), "the old text about lions")
+        assert store.replace_documents([late]) == ["d1"]
+        self.settle(store)
+        assert store.sweep("d1") >= 0
+        self.settle(store)
+        assert [c.text for c in store.get_chunks("d1")] == ["the new text about zebras"]
+        assert ids(store.keyword_search("lions", k=5)) == []
+        assert store.get_document("d1").content_hash == "new" and store.stored_order("d1") == ORDER_B
+
+    def test_a_redelivered_write_is_refused_once_its_first_delivery_landed(self, store):
+        first = written(record("d1", "a.md", order=ORDER_B), "zebras graze")
+        assert store.replace_documents([first]) == []
+        assert store.replace_documents([written(record("d1", "a.md", order=ORDER_B), "zebras graze")]) == ["d1"]
+        self.settle(store)
+        assert len(store.get_chunks("d1")) == 1 and len(store.keyword_search("zebras", k=5)) == 1
+
+    def test_an_ordered_delete_refuses_an_older_write_still_in_flight(self, store):
+        put(store, record("d1", "a.md", order=ORDER_A), "zebras graze")
+        self.settle(store)
+        assert store.delete_document("d1", ORDER_C) == 1
+        late = written(record("d1", "a.md", content_hash="h2", order=ORDER_B), "zebras again")
+        assert store.replace_documents([late]) == ["d1"]
+        assert store.record_status(record("d1", "a.md", status="skipped", order=ORDER_B)) is False
+        self.settle(store)
+        assert store.get_document("d1") is None and store.list_documents() == [] and store.get_chunks("d1") == []
+        assert ids(store.keyword_search("zebras", k=5)) == []
+        assert store.stored_order("d1") == ORDER_C
+
+    def test_an_older_delete_leaves_a_newer_write_standing(self, store):
+        put(store, record("d1", "a.md", order=ORDER_C), "zebras graze")
+        self.settle(store)
+        assert store.delete_document("d1", ORDER_B) == 0
+        self.settle(store)
+        assert store.get_document("d1").status == "indexed" and len(store.keyword_search("zebras", k=5)) == 1
+
+    def test_an_older_status_does_not_overwrite_a_newer_write(self, store):
+        put(store, record("d1", "a.md", order=ORDER_B), "zebras graze")
+        assert store.record_status(record("d1", "a.md", status="skipped", reason="corrupt", order=ORDER_A)) is False
+        assert store.get_document("d1").status == "indexed"
+        assert store.record_status(record("d1", "a.md", status="skipped", reason="corrupt", order=ORDER_C)) is True
+        assert (store.get_document("d1").status, store.get_document("d1").chunk_count) == ("skipped", 1)
+
+    def test_unordered_writes_apply_as_they_come(self, store):
+        put(store, record("d1", "a.md", content_hash="h1"), "first words")
+        put(store, record("d1", "a.md", content_hash="h2"), "second words")
+        self.settle(store)
+        store.sweep("d1")
+        self.settle(store)
+        assert [c.text for c in store.get_chunks("d1")] == ["second words"]
+        assert store.stored_order("d1") == "" and store.stored_order("never-written") is None
+
+    def test_a_sweep_keeps_the_current_generation(self, corpus):
+        assert corpus.sweep("d1") == 0
+        self.settle(corpus)
+        assert len(corpus.get_chunks("d1")) == 2

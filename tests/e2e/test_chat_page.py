@@ -4,12 +4,14 @@ reconnection."""
 
 import shutil
 
+import boto3
 import pytest
+from botocore.config import Config
 
 from ragchat.adapters.aws.bedrock import BedrockConverseGenerator
-from ragchat.bootstrap import build_core, build_local_server
+from ragchat.bootstrap import build_core, build_local_server, build_sessions
 from ragchat.config import Settings
-from tests.fakes import BEDROCK_MODEL, ScriptedConverseRuntime, ScriptedGenerator
+from tests.fakes import BEDROCK_MODEL, FakeHashingEmbedder, ScriptedConverseRuntime, ScriptedGenerator
 from tests.support.servers import running
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -136,3 +138,53 @@ def test_chat_page_shows_tool_steps_as_they_happen(page):
     assert answer.locator(".body").inner_text().strip() == "It rotates every 17 days [1]."
     assert "staging-runbook.md" in answer.locator(".sources li").first.inner_text()
     assert page.evaluate("window.__pwned") is None
+
+
+@pytest.fixture
+def deployed_api(tmp_path, aws):
+    """The HTTP API of a deployment: the app with presigned uploads to a bucket served by moto over
+    real HTTP (with the CORS rule template.yaml sets), reachable from the page's origin."""
+    from fastapi.middleware.cors import CORSMiddleware
+    from moto.server import ThreadedMotoServer
+
+    from ragchat.adapters.aws.s3_files import S3DocumentFiles
+    from ragchat.documents import DocumentService
+    from ragchat.server.app import HttpContext, create_app
+    from ragchat.server.identity import local_identity
+    from tests.support.template import resource
+
+    moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0)
+    moto.start()
+    host, port = moto.get_host_and_port()
+    s3 = boto3.client("s3", region_name="eu-west-1", endpoint_url=f"http://{host}:{port}",
+                      config=Config(signature_version="s3v4"))
+    s3.create_bucket(Bucket="docs", CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
+    rules = resource("DocumentsBucket")["Properties"]["CorsConfiguration"]["CorsRules"]
+    cfn_to_api = {"MaxAge": "MaxAgeSeconds", "ExposedHeaders": "ExposeHeaders", "Id": "ID"}  # the two spellings
+    s3.put_bucket_cors(Bucket="docs", CORSConfiguration={"CORSRules": [
+        {cfn_to_api.get(name, name): value for name, value in rule.items()} for rule in rules]})
+    settings = Settings(data_dir=tmp_path / "api")
+    core = build_core(settings, embedder=FakeHashingEmbedder())
+    app = create_app(HttpContext(
+        store=core.store, sessions=build_sessions(settings), identity=local_identity(None),
+        documents=DocumentService(core.store, S3DocumentFiles(core.store, "docs", client=s3), manage_shared=False),
+        max_upload_bytes=settings.max_file_bytes, serve_page=False))
+    app.add_middleware(CORSMiddleware, allow_origins=["*"], allow_methods=["*"], allow_headers=["*"])  # as HttpApi
+    with running(app) as address:
+        yield f"http://{address}", s3
+    moto.stop()
+
+
+def test_chat_page_uploads_through_a_presigned_url_where_the_deployment_asks_for_it(page, deployed_api):
+    page, tmp_path = page
+    api_url, s3 = deployed_api
+    page.click("#settings-toggle")
+    page.fill("#api-url", api_url)
+    page.click("#settings-save")
+    page.wait_for_selector("#status[data-state=open]", timeout=15000)
+    upload = tmp_path / "quarterly report.md"
+    upload.write_bytes(DOCUMENT)
+    page.set_input_files("#upload", str(upload))
+    page.wait_for_function("document.getElementById('notice').textContent.includes('uploaded')", timeout=30000)
+    stored = s3.get_object(Bucket="docs", Key="uploads/local/quarterly report.md")["Body"].read()
+    assert stored == DOCUMENT

@@ -8,12 +8,11 @@ import pytest
 from botocore.config import Config
 
 from ragchat.adapters.aws.dynamodb_sessions import DynamoDbSessionStore
-from ragchat.adapters.aws.opensearch_store import OpenSearchChunkStore
 from ragchat.adapters.aws.s3_files import S3DocumentFiles
 from ragchat.bootstrap import build_api_function, build_core
 from ragchat.config import Settings
 from tests.contract.chunk_store_contract import EMBEDDER, put, record
-from tests.fake_opensearch import FakeOpenSearch
+from tests.support.aws import opensearch_store
 from tests.support.lambdas import LambdaContext, load_event, load_function
 from tests.support.template import create_table
 
@@ -26,7 +25,7 @@ def api(aws, monkeypatch):
     s3.put_object(Bucket="docs", Key="guides/deploy.md", Body=b"# Deploy")
     dynamodb = boto3.client("dynamodb", region_name="eu-west-1")
     create_table(dynamodb, "SessionsTable", "sessions")
-    store = OpenSearchChunkStore(FakeOpenSearch(), prefix="test")
+    store = opensearch_store()
     store.ensure_embedding_space(EMBEDDER.model_id, EMBEDDER.dimension)
     put(store, record("d1", "guides/deploy.md"), "deploy with sam")
     s3.put_object(Bucket="docs", Key="uploads/user-alice/notes.md", Body=b"# Notes")
@@ -71,12 +70,24 @@ def test_api_lists_only_the_callers_sessions(api):
 
 
 def test_api_without_verified_claims_is_refused_but_health_is_open(api):
-    app, _, _ = api
+    app, _, store = api
     event = load_event("http-list-sessions.json")
     del event["requestContext"]["authorizer"]
     assert app(event, LambdaContext())["statusCode"] == 401
+    engine = store.client.engine
+    before = len(engine.requests)
     status, body = call(app, "http-health.json")
-    assert status == 200 and body["chunks"] == 3
+    assert (status, body) == (200, {"status": "ok"})
+    assert len(engine.requests) == before  # an open route that costs nothing: no search, no count
+
+
+def test_api_config_tells_the_page_to_upload_with_presigned_urls(api):
+    app, _, _ = api
+    event = load_event("http-list-documents.json")
+    event["rawPath"] = event["requestContext"]["http"]["path"] = "/api/config"
+    response = app(event, LambdaContext())
+    assert response["statusCode"] == 200
+    assert json.loads(response["body"]) == {"uploads": "presigned", "user": "user-alice"}
 
 
 def delete(handler, doc_id: str) -> int:

@@ -13,12 +13,11 @@ from ragchat.adapters.aws.apigw_sink import ApiGatewayConnectionSink
 from ragchat.adapters.aws.bedrock import BedrockConverseGenerator
 from ragchat.adapters.aws.dynamodb_connections import DynamoDbConnectionStore
 from ragchat.adapters.aws.dynamodb_sessions import DynamoDbSessionStore
-from ragchat.adapters.aws.opensearch_store import OpenSearchChunkStore
 from ragchat.bootstrap import build_core, build_websocket_function
 from ragchat.config import Settings
 from ragchat.domain import Chunk, DocumentRecord
-from tests.fake_opensearch import FakeOpenSearch
 from tests.fakes import BEDROCK_MODEL, ScriptedConverseRuntime, titan_embedder
+from tests.support.aws import opensearch_store
 from tests.support.lambdas import LambdaContext, load_function
 from tests.support.template import create_table
 
@@ -31,7 +30,7 @@ def chat(aws, monkeypatch):
     dynamodb = boto3.client("dynamodb", region_name="eu-west-1")
     create_table(dynamodb, "SessionsTable", "sessions")
     create_table(dynamodb, "ConnectionsTable", "connections")
-    store = OpenSearchChunkStore(FakeOpenSearch(), prefix="test")
+    store = opensearch_store()
     embedder = titan_embedder()
     store.ensure_embedding_space(embedder.model_id, embedder.dimension)
     text = "Deploy the stack with sam build and sam deploy guided."
@@ -42,7 +41,7 @@ def chat(aws, monkeypatch):
                uri="s3://docs/deploy.md", doc_type="markdown")],
         embedder.embed_documents(["Deploying\n\n" + text]))])
     answers_later: list[dict] = []
-    settings = Settings(backend="aws", generator="bedrock")
+    settings = Settings(backend="aws", generator="bedrock", sessions_table="sessions")
     function = build_websocket_function(
         settings, core=build_core(settings, store=store, embedder=embedder),
         generator=BedrockConverseGenerator(BEDROCK_MODEL, client=ScriptedConverseRuntime([
@@ -84,8 +83,8 @@ def test_chat_function_connect_send_answer_disconnect(chat, event):
         ("search_documents", "started"), ("search_documents", "done")]  # the deployed default uses tools
     assert "".join(f["text"] for f in frames if f["type"] == "delta") == "Use sam deploy [1]."
     assert frames[-1]["citations"][0]["path"] == "deploy.md"
-    messages = dynamodb.scan(TableName="sessions")["Items"]
-    assert sorted(i["sk"]["S"].split("#")[0] for i in messages) == ["MSG", "MSG", "SESSION"]
+    kinds = sorted(i["sk"]["S"].split("#")[0] for i in dynamodb.scan(TableName="sessions")["Items"])
+    assert [k for k in kinds if k in ("MSG", "SESSION")] == ["MSG", "MSG", "SESSION"]
 
     assert handler(event("ws-disconnect.json"), LambdaContext())["statusCode"] == 200
     assert "Item" not in dynamodb.get_item(TableName="connections", Key={"connection_id": {"S": CONNECTION}})
@@ -106,3 +105,17 @@ def test_chat_function_deeply_nested_frame_is_answered_with_an_error_frame(chat,
     assert handler(nested, LambdaContext())["statusCode"] == 200  # no failed invocation, no alarm
     (frame,) = posted_frames(CONNECTION)
     assert (frame["type"], frame["code"]) == ("error", "bad_json")
+
+
+def test_chat_function_answers_a_frame_once_even_when_its_event_arrives_twice(chat, event):
+    handler, dynamodb, answers_later = chat
+    handler(event("ws-connect.json"), LambdaContext())
+    handler(event("ws-send-message.json"), LambdaContext())
+    (later,) = answers_later
+    handler(later, LambdaContext())
+    handler(later, LambdaContext())  # Lambda or the queue delivered the same invocation again
+    frames = posted_frames(CONNECTION)
+    assert [f["type"] for f in frames].count("end") == 1
+    messages = dynamodb.scan(TableName="sessions", FilterExpression="begins_with(sk, :m)",
+                             ExpressionAttributeValues={":m": {"S": "MSG#"}})["Items"]
+    assert len(messages) == 2

@@ -10,13 +10,14 @@ from hypothesis import strategies as st
 
 from tests.functional.test_chat_function import CONNECTION, posted_frames
 from tests.functional.test_chat_function import chat as chat_runtime
-from tests.functional.test_ingest_function import BUCKET, KEY, handler_over
-from tests.functional.test_ingest_function import s3 as s3_bucket
+from tests.functional.test_ingest_function import BUCKET, KEY, RUNBOOK, handler_over
+from tests.functional.test_ingest_function import bucket as changes
+from tests.functional.test_ingest_function import s3 as s3_client
 from tests.functional.test_ingest_function import store as chunk_store
 from tests.support.fuzz import client_frames, fuzzing, json_values, tally
 from tests.support.lambdas import LambdaContext, load_event
 
-chat, s3, store = chat_runtime, s3_bucket, chunk_store  # the fixtures, over moto
+chat, s3, bucket, store = chat_runtime, s3_client, changes, chunk_store  # the fixtures, over moto
 EVENT_BUDGET_MS = 5000
 
 routes = st.sampled_from(["sendMessage", "$default", "$connect", "$disconnect"]) | st.text(max_size=20)
@@ -60,7 +61,8 @@ bodies = st.one_of(notifications, notifications.map(lambda n: json.dumps({"Type"
                    json_values.map(json.dumps), st.text(max_size=200))
 
 
-def test_fuzz_ingest_events_never_fail_the_invocation(s3, store):
+def test_fuzz_ingest_events_never_fail_the_invocation(bucket, s3, store):
+    bucket.put(KEY, RUNBOOK)
     handler = handler_over(store, s3)
 
     @fuzzing(examples=40, deadline_ms=EVENT_BUDGET_MS)

@@ -1,6 +1,6 @@
-"""Tool-augmented answers end to end: the local server over a real socket, the real Bedrock and
-OpenAI-compatible adapters, and a FAKE scripted model that speaks each one's real tool-call wire
-shapes (tests/fakes.py). Every test runs once per wire format."""
+"""Tool-augmented answers end to end: the local server over a real socket, the real Bedrock,
+OpenAI-compatible and LangChain (ChatBedrockConverse) adapters, and a FAKE scripted model that speaks
+each one's real tool-call wire shapes (tests/fakes.py). Every test runs once per adapter."""
 
 import json
 import re
@@ -9,22 +9,15 @@ from contextlib import contextmanager
 import pytest
 from websockets.sync.client import connect
 
-from ragchat.adapters.aws.bedrock import BedrockConverseGenerator
 from ragchat.adapters.local.folder import FolderSource
-from ragchat.adapters.openai_compat import OpenAICompatibleGenerator
 from ragchat.bootstrap import build_core, build_local_server, build_sessions
 from ragchat.chat.tool_loop import LAST_CALL
 from ragchat.config import Settings
 from ragchat.server.identity import local_identity
-from tests.fakes import (
-    BEDROCK_MODEL,
-    FakeHashingEmbedder,
-    ScriptedConverseRuntime,
-    openai_tool_results,
-    scripted_openai_app,
-)
+from tests.fakes import FakeHashingEmbedder
 from tests.functional.test_local_server import ask
 from tests.support.servers import running
+from tests.support.wires import converse_wire, langchain_wire, openai_wire
 
 BOB_SECRET = "Bob's salary review: the raise is 14 percent, effective March."
 INJECTION = (
@@ -48,27 +41,15 @@ def corpus(root):
     (root / "uploads" / "alice" / "notes.md").write_text("# Alice notes\n\nMy own notes about the deploy stage.\n")
 
 
-class Wire:
-    """One wire format: the real adapter over a fake model, and the raw requests it sent."""
-
-    def __init__(self, kind, generator, requests, results_of):
-        self.kind, self.generator, self.requests, self.results_of = kind, generator, requests, results_of
-
-    def tool_results(self, index: int) -> list[str]:
-        return self.results_of(self.requests[index])
-
-
 @contextmanager
 def wire(kind, script):
-    if kind == "converse":
-        runtime = ScriptedConverseRuntime(script)
-        yield Wire(kind, BedrockConverseGenerator(BEDROCK_MODEL, client=runtime),
-                   runtime.requests, ScriptedConverseRuntime.tool_results)
+    if kind == "openai":
+        with openai_wire(script) as w:
+            yield w
         return
-    app, seen = scripted_openai_app(script)
-    with running(app) as address:
-        yield Wire(kind, OpenAICompatibleGenerator(f"http://{address}/v1", "llama3.1"), seen,
-                   openai_tool_results)
+    if kind == "langchain":
+        pytest.importorskip("langchain_aws", reason='the "langchain" extra is not installed')
+    yield converse_wire(script) if kind == "converse" else langchain_wire(script)
 
 
 @contextmanager
@@ -101,7 +82,7 @@ def answer_text(frames):
     return "".join(f["text"] for f in frames if f["type"] == "delta")
 
 
-KINDS = ["converse", "openai"]
+KINDS = ["converse", "openai", "langchain"]
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -171,7 +152,7 @@ def test_tool_answer_recovers_from_tool_errors(tmp_path, kind):
     assert errors[0].startswith("Error: no document with doc_id 'no-such-doc'")
     assert "invalid input for search_documents at k" in errors[1]
     assert "was not valid JSON" in errors[2]
-    if kind == "converse":  # the error status travels in Converse's toolResult block
+    if kind in ("converse", "langchain"):  # the error status travels in Converse's toolResult block
         statuses = [b["toolResult"]["status"] for b in w.requests[1]["messages"][-1]["content"]]
         assert statuses == ["error", "error", "error"]
     assert frames[-1]["type"] == "end" and frames[-1]["citations"][0]["path"] == "guides/deploy.md"

@@ -36,14 +36,36 @@ class TestDeployedSessions(SessionStoreContract):
 
 class TestDeployedChunkStore(ChunkStoreContract):
     @pytest.fixture
-    def store(self, outputs):
-        from ragchat.adapters.aws.opensearch_store import OpenSearchChunkStore
+    def scratch_table(self, outputs):
+        import boto3
+
+        from tests.support.template import create_table
+
+        client = boto3.client("dynamodb")
+        name = create_table(client, "DocumentsTable", f"ragchat-itest-{uuid.uuid4().hex[:8]}")
+        client.get_waiter("table_exists").wait(TableName=name)
+        yield name
+        client.delete_table(TableName=name)
+
+    @pytest.fixture
+    def store(self, outputs, scratch_table):
         from tests.contract.chunk_store_contract import EMBEDDER
 
-        store = OpenSearchChunkStore.for_collection(outputs["CollectionEndpoint"], os.environ["AWS_REGION"],
-                                                    prefix=f"itest-{uuid.uuid4().hex[:8]}")
-        store.ensure_embedding_space(EMBEDDER.model_id, EMBEDDER.dimension)  # a fresh index prefix per test
+        # a fresh index prefix and a scratch records table per test, beside the stack's own
+        store = deployed_store(outputs, prefix=f"itest-{uuid.uuid4().hex[:8]}", table=scratch_table)
+        store.ensure_embedding_space(EMBEDDER.model_id, EMBEDDER.dimension)
         return store
+
+    def settle(self, store) -> None:
+        time.sleep(70)  # vector collections show a write about 60 s later
+
+
+def deployed_store(outputs: dict, prefix: str, table: str | None = None):
+    from ragchat.adapters.aws.dynamodb_documents import DynamoDbDocumentRecords
+    from ragchat.adapters.aws.opensearch_store import OpenSearchChunkStore
+
+    records = DynamoDbDocumentRecords(table or outputs["DocumentsTableName"])
+    return OpenSearchChunkStore.for_collection(outputs["CollectionEndpoint"], os.environ["AWS_REGION"], records, prefix)
 
 
 def wait_for(condition, seconds: float = 300, every: float = 5):
@@ -59,10 +81,7 @@ def test_deployed_bucket_ingests_and_removes_a_document(outputs):
     """Through the real bucket, queue and ingest function: a put becomes searchable, a delete removes it."""
     import boto3
 
-    from ragchat.adapters.aws.opensearch_store import OpenSearchChunkStore
-
-    store = OpenSearchChunkStore.for_collection(outputs["CollectionEndpoint"], os.environ["AWS_REGION"],
-                                                prefix=os.environ.get("RAGCHAT_INDEX_PREFIX", "ragchat-dev"))
+    store = deployed_store(outputs, prefix=os.environ.get("RAGCHAT_INDEX_PREFIX", "ragchat-dev"))
     bucket, key = outputs["DocumentsBucketName"], f"itest/{uuid.uuid4().hex}.md"
     marker = uuid.uuid4().hex
     s3 = boto3.client("s3")

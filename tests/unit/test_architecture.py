@@ -1,7 +1,12 @@
 """The shape of the code, checked on its syntax trees: the core knows no AWS or HTTP, only config.py
-reads the environment, and each Lambda handler is decorators around one call."""
+reads the environment, each Lambda handler is decorators around one call, and LangChain stays in
+its optional integration, off every Lambda function's path."""
 
 import ast
+import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -10,10 +15,11 @@ ROOT = Path(__file__).resolve().parents[2]
 PACKAGE = ROOT / "layers" / "ragchat" / "ragchat"
 CORE = ["ingest", "retrieval", "chat", "tools", "evaluation", "domain.py", "ports.py", "errors.py", "access.py",
         "text.py", "documents.py", "uploads.py"]
+LANGCHAIN = {"langchain", "langchain_core", "langchain_aws", "langsmith"}
 EDGE_LIBRARIES = {"boto3", "botocore", "fastapi", "starlette", "mangum", "aws_lambda_powertools", "opensearchpy",
-                  "uvicorn", "httpx", "jwt", "websockets", "watchfiles"}
+                  "uvicorn", "httpx", "jwt", "websockets", "watchfiles", *LANGCHAIN}
 OUTER_RAGCHAT = {"ragchat.adapters", "ragchat.server", "ragchat.aws_lambda", "ragchat.bootstrap", "ragchat.config",
-                 "ragchat.cli"}
+                 "ragchat.cli", "ragchat.integrations"}
 
 
 def modules(*parts: str) -> list[Path]:
@@ -70,3 +76,51 @@ def test_lambda_handler_is_decorators_around_one_call(function):
     assert isinstance(statement, ast.Return) and isinstance(statement.value, ast.Call)
     calls = [n for n in ast.walk(statement.value) if isinstance(n, ast.Call)]
     assert len(calls) == 2  # runtime(), then its one method
+
+
+def imports_of(path: Path) -> list[tuple[str, bool]]:
+    """(module, imported at the module's top level) of every absolute import in a file."""
+    tree = ast.parse(path.read_text())
+    top = {id(node) for node in tree.body}
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found += [(alias.name, id(node) in top) for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            found.append((node.module, id(node) in top))
+    return found
+
+
+def test_langchain_is_imported_only_by_its_integration_and_only_lazily_by_bootstrap():
+    integration = PACKAGE / "integrations"
+    outside = [p for p in [*PACKAGE.rglob("*.py"), *(ROOT / "functions").rglob("*.py")]
+               if integration not in p.parents]
+    langchain = {str(p.relative_to(ROOT)): names for p in outside
+                 if (names := [n for n, _ in imports_of(p) if n.split(".")[0] in LANGCHAIN])}
+    assert langchain == {}
+    importers = {str(p.relative_to(ROOT)): [top for n, top in imports_of(p) if n.startswith("ragchat.integrations")]
+                 for p in outside}
+    assert {path: tops for path, tops in importers.items() if tops} == {
+        "layers/ragchat/ragchat/bootstrap.py": [False]}  # inside build_generator, never at import
+
+
+LAMBDA_ENVIRONMENT = {  # as in a deployed function (benchmarks/cold_start.py): Tracer on, the AWS adapter set
+    "AWS_LAMBDA_FUNCTION_NAME": "ragchat-test", "AWS_REGION": "eu-west-1", "AWS_DEFAULT_REGION": "eu-west-1",
+    "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "RAGCHAT_BACKEND": "aws",
+    "RAGCHAT_GENERATOR": "bedrock"}
+LOAD_HANDLERS = """
+import importlib.util, json, sys
+for path in sys.argv[1:]:
+    spec = importlib.util.spec_from_file_location("app_" + str(len(sys.modules)), path)
+    spec.loader.exec_module(importlib.util.module_from_spec(spec))
+print(json.dumps(sorted(sys.modules)))
+"""
+
+
+def test_lambda_handlers_load_no_langchain():
+    apps = sorted(str(p) for p in (ROOT / "functions").glob("*/app.py"))
+    done = subprocess.run([sys.executable, "-c", LOAD_HANDLERS, *apps], capture_output=True, text=True, check=True,
+                          env={**os.environ, **LAMBDA_ENVIRONMENT})
+    loaded = json.loads(done.stdout)
+    assert "ragchat.bootstrap" in loaded and "aws_lambda_powertools" in loaded  # the handlers really loaded
+    assert [m for m in loaded if m.split(".")[0] in LANGCHAIN or m.startswith("ragchat.integrations")] == []

@@ -33,7 +33,7 @@ def test_s3_source_stat_and_versioned_read(aws):
     v1 = s3.put_object(Bucket="docs", Key="a b.md", Body=b"one")["VersionId"]
     s3.put_object(Bucket="docs", Key="a b.md", Body=b"two")
     source = S3Source("docs", client=s3)
-    old = source.stat("a b.md", version_id=v1)
+    old = source.stat("a b.md", version=v1)
     assert old.uri == "s3://docs/a%20b.md" == source.uri_for("a b.md") and old.version == v1
     assert source.read(old) == b"one"
     assert source.read(source.stat("a b.md")) == b"two"

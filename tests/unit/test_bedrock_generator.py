@@ -45,3 +45,14 @@ def test_bedrock_generator_complete_joins_text_blocks():
     runtime = FakeBedrockRuntime(completion=["How is ", "ragchat deployed?"])
     assert BedrockConverseGenerator(BEDROCK_MODEL, client=runtime).complete("s", "p") == "How is ragchat deployed?"
     assert runtime.requests[0]["messages"] == [{"role": "user", "content": [{"text": "p"}]}]
+
+
+def test_bedrock_generator_error_tells_clients_the_code_never_the_account_or_role():
+    message = ("User: arn:aws:sts::123456789012:assumed-role/ragchat-chat-role/ragchat-chat-dev is not "
+               "authorized to perform: bedrock:InvokeModelWithResponseStream")
+    error = ClientError({"Error": {"Code": "AccessDeniedException", "Message": message}}, "ConverseStream")
+    with pytest.raises(GenerationError) as raised:
+        BedrockConverseGenerator(BEDROCK_MODEL, client=FakeBedrockRuntime(client_error=error)).stream(
+            REQUEST, [].append)
+    assert "123456789012" in str(raised.value)  # the log keeps the detail
+    assert raised.value.public == "the model service could not answer (AccessDeniedException)"

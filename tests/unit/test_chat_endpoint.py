@@ -150,3 +150,21 @@ def test_endpoint_second_send_message_while_answering_gets_busy_on_that_connecti
     first.join(10)
     assert send(endpoint, {**QUESTION, "requestId": "conn-b-1"}, "conn-b")[-1]["type"] == "end"
     assert send(endpoint, {**QUESTION, "requestId": "req-3"})[-1]["type"] == "end"  # free again after the end
+
+
+def test_endpoint_generation_failure_tells_the_client_only_the_public_reason(tmp_path):
+    from ragchat.errors import GenerationError
+
+    class Failing(ScriptedGenerator):
+        def stream(self, request, on_text):
+            raise GenerationError("AccessDenied for arn:aws:iam::123456789012:role/chat", public="the model failed")
+
+    store = SqliteChunkStore(tmp_path / "store.db")
+    store.ensure_embedding_space(EMBEDDER.model_id, EMBEDDER.dimension)
+    put(store, record("d1", "deploy.md"), "deploy the stack with sam deploy guided")
+    sessions = SqliteSessionStore(tmp_path / "sessions.db")
+    endpoint = ChatEndpoint(chat_service(retriever_over(store, EMBEDDER), Failing(), sessions), sessions,
+                            InMemoryConnections(), RecordingSink())
+    endpoint.connect(CONNECTION, "user-alice")
+    error = send(endpoint, QUESTION)[-1]
+    assert (error["code"], error["message"]) == ("generation_failed", "the model failed")

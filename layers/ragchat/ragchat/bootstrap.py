@@ -40,7 +40,7 @@ if TYPE_CHECKING:
     from ragchat.server.watcher import FolderWatcher
     from ragchat.tools.registry import ToolRegistry
 
-GENERATORS = ("extractive", "openai", "bedrock")
+GENERATORS = ("extractive", "openai", "bedrock", "langchain")
 BACKENDS = ("local", "aws")
 
 
@@ -69,14 +69,23 @@ def build_embedder(settings: Settings) -> Embedder:
 
 def build_store(settings: Settings, embedder: Embedder) -> ChunkStore:
     if settings.backend == "aws":
+        from ragchat.adapters.aws.dynamodb_documents import DynamoDbDocumentRecords
         from ragchat.adapters.aws.opensearch_store import OpenSearchChunkStore
 
-        if not settings.opensearch_endpoint:
-            raise ConfigurationError("RAGCHAT_OPENSEARCH_ENDPOINT is required with RAGCHAT_BACKEND=aws")
+        for value, name in ((settings.opensearch_endpoint, "RAGCHAT_OPENSEARCH_ENDPOINT"),
+                            (settings.documents_table, "RAGCHAT_DOCUMENTS_TABLE")):
+            if not value:
+                raise ConfigurationError(f"{name} is required with RAGCHAT_BACKEND=aws")
         if not settings.aws_region:
             raise ConfigurationError("set AWS_REGION (or RAGCHAT_AWS_REGION) for the AWS adapters")
-        return OpenSearchChunkStore.for_collection(settings.opensearch_endpoint, settings.aws_region,
-                                                   settings.index_prefix)
+        schedule_sweep = None
+        if settings.sweep_queue_url:
+            from ragchat.adapters.aws.sqs_sweeps import SqsSweepScheduler
+
+            schedule_sweep = SqsSweepScheduler(settings.sweep_queue_url, settings.sweep_after_seconds)
+        return OpenSearchChunkStore.for_collection(
+            settings.opensearch_endpoint, settings.aws_region, DynamoDbDocumentRecords(settings.documents_table),
+            settings.index_prefix, schedule_sweep=schedule_sweep, sweep_after_s=settings.sweep_after_seconds)
     from ragchat.adapters.local.sqlite_store import SqliteChunkStore
 
     # the local embedder scores vectors on its own thread pool, so the two never compete for the cores
@@ -110,6 +119,10 @@ def build_generator(settings: Settings, embedder: Embedder | None = None) -> Gen
         from ragchat.adapters.aws.bedrock import BedrockConverseGenerator
 
         return BedrockConverseGenerator(settings.bedrock_model_id, region=settings.aws_region or None)
+    if settings.generator == "langchain":  # an optional extra, never on a Lambda function's path
+        from ragchat.integrations.langchain import generator_from_settings
+
+        return generator_from_settings(settings)
     raise ConfigurationError(f"RAGCHAT_GENERATOR={settings.generator!r} is not one of: {', '.join(GENERATORS)}")
 
 
@@ -225,11 +238,14 @@ def build_ingest_function(settings: Settings, *, core: Core | None = None,
 def build_websocket_function(settings: Settings, *, core: Core | None = None, generator: Generator | None = None,
                              sessions: SessionStore | None = None, connections: ConnectionStore | None = None,
                              sink_for: Callable[[str], ConnectionSink] | None = None,
-                             answer_later: Callable[[dict], None] | None = None) -> WebSocketFunction:
+                             answer_later: Callable[[dict], None] | None = None,
+                             once=None) -> WebSocketFunction:
     """The chat function: one ChatEndpoint per Management API endpoint (the sink needs its URL)."""
     from ragchat.aws_lambda.chat import WebSocketFunction
 
     core = core or build_core(settings)
+    if not settings.sessions_table and (sessions is None or once is None):
+        raise ConfigurationError("RAGCHAT_SESSIONS_TABLE is required for the chat function")
     sessions = sessions or build_sessions(settings)
     chat = build_chat(core, generator=generator, sessions=sessions)
     if connections is None:
@@ -248,6 +264,10 @@ def build_websocket_function(settings: Settings, *, core: Core | None = None, ge
         if not settings.function_name:
             raise ConfigurationError("AWS_LAMBDA_FUNCTION_NAME (or RAGCHAT_FUNCTION_NAME) names the chat function")
         answer_later = AsyncInvoker(settings.function_name)
+    if once is None:
+        from ragchat.aws_lambda.chat import AnswerOnce
+
+        once = AnswerOnce(settings.sessions_table)
     endpoints: dict[str, ChatEndpoint] = {}
 
     def endpoint_for(url: str) -> ChatEndpoint:
@@ -255,7 +275,7 @@ def build_websocket_function(settings: Settings, *, core: Core | None = None, ge
             endpoints[url] = build_endpoint(chat, sessions, connections, sink_for(url))
         return endpoints[url]
 
-    return WebSocketFunction(endpoint_for, answer_later)
+    return WebSocketFunction(endpoint_for, answer_later, once)
 
 
 def build_api_function(settings: Settings, *, core: Core | None = None, sessions: SessionStore | None = None,

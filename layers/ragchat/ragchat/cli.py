@@ -1,4 +1,5 @@
-"""The `ragchat` command: ingest, search, documents, ask, serve, eval retrieval."""
+"""The `ragchat` command: ingest, search, documents, ask, serve, eval retrieval; and for a
+deployment on AWS, preflight (what would block it) and login (an ID token for the page)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from pathlib import Path
 
 from ragchat.config import Settings
 from ragchat.domain import Filters, IngestReport, SourceObject
-from ragchat.errors import RagchatError
+from ragchat.errors import ConfigurationError, RagchatError
 
 
 class _Bar:
@@ -191,6 +192,71 @@ def cmd_ask(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_login(args: argparse.Namespace) -> int:
+    from ragchat.adapters.aws.cognito_login import CognitoLogin
+
+    settings = _settings(args)
+    client_id, region = args.client_id or settings.user_pool_client_id, args.region or settings.aws_region
+    if not client_id or not region:
+        raise ConfigurationError("name the app client and region: --client-id (the stack's UserPoolClientId "
+                                 "output, or RAGCHAT_USER_POOL_CLIENT_ID) and --region (or AWS_REGION)")
+    ask = _Asker(args.stdin)
+    username = args.username or ask.line("user name (email): ")
+
+    def new_password() -> str:
+        print("First sign-in: choose your own password.", file=sys.stderr)
+        first, second = ask.secret("new password: "), ask.secret("new password again: ")
+        if first != second:
+            raise ConfigurationError("the two new passwords differ; run ragchat login again")
+        return first
+
+    tokens = CognitoLogin(client_id, region).sign_in(username, ask.secret("password: "), new_password)
+    print(tokens.id_token)
+    print(f"Signed in. The ID token above is valid for {tokens.expires_in // 60} minutes: paste it into the chat "
+          "page's Settings as the token.", file=sys.stderr)
+    return 0
+
+
+class _Asker:
+    """Prompts on a terminal (passwords unechoed); plain lines when the input is piped."""
+
+    def __init__(self, stream=None):
+        self.stream = stream or sys.stdin
+
+    def line(self, prompt: str) -> str:
+        if self.stream.isatty():
+            return input(prompt).strip()
+        return self.stream.readline().strip()
+
+    def secret(self, prompt: str) -> str:
+        if self.stream.isatty():
+            from getpass import getpass
+
+            return getpass(prompt)
+        return self.stream.readline().rstrip("\n")
+
+
+def cmd_preflight(args: argparse.Namespace) -> int:
+    import boto3
+
+    from ragchat.adapters.aws.preflight import Preflight
+
+    settings = _settings(args)
+    region = args.region or settings.aws_region
+    if not region:
+        raise ConfigurationError("name the region to deploy to: --region (or AWS_REGION)")
+    checks = Preflight(boto3.client("bedrock", region_name=region), boto3.client("apigateway", region_name=region),
+                       boto3.client("service-quotas", region_name=region), region).run(
+        args.chat_model or settings.bedrock_model_id, args.embedding_model or settings.bedrock_embedding_model)
+    marks = {"ok": "ok  ", "warn": "WARN", "fail": "FAIL"}
+    for check in checks:
+        print(f"{marks[check.status]} {check.name}: {check.found}" + (f"\n     fix: {check.fix}" if check.fix else ""))
+    failed = [c for c in checks if c.status == "fail"]
+    print(f"\n{len(failed)} problem(s) would block a deploy or a first answer in {region}." if failed
+          else f"\nNothing found that would block a deploy or a first answer in {region}.")
+    return 1 if failed else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--data", metavar="DIR", help="data directory (default: $RAGCHAT_DATA_DIR or ./.ragchat)")
@@ -231,6 +297,20 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("--session", help="continue this session (ids are printed after each answer)")
     ask.set_defaults(func=cmd_ask)
 
+    preflight = commands.add_parser("preflight", parents=[common],
+                                    help="check an AWS account and region before deploying (read-only calls)")
+    preflight.add_argument("--region")
+    preflight.add_argument("--chat-model", help="default: RAGCHAT_BEDROCK_MODEL_ID (the template's ChatModelId)")
+    preflight.add_argument("--embedding-model", help="default: RAGCHAT_BEDROCK_EMBEDDING_MODEL")
+    preflight.set_defaults(func=cmd_preflight)
+
+    login = commands.add_parser("login", parents=[common],
+                                help="sign in to a deployment's user pool and print an ID token for the page")
+    login.add_argument("--client-id", help="the stack's UserPoolClientId output")
+    login.add_argument("--region")
+    login.add_argument("--username")
+    login.set_defaults(func=cmd_login)
+
     evaluation = commands.add_parser("eval", help="measure quality")
     eval_kinds = evaluation.add_subparsers(dest="kind", required=True)
     retrieval = eval_kinds.add_parser("retrieval", parents=[common], help="BM25, dense and hybrid on a BEIR dataset")
@@ -242,10 +322,11 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: list[str] | None = None, *, embedder=None) -> int:
-    """Run one command. `embedder` replaces the configured one (a model already loaded)."""
+def main(argv: list[str] | None = None, *, embedder=None, stdin=None) -> int:
+    """Run one command. `embedder` replaces the configured one (a model already loaded); `stdin`
+    is where prompts read answers (the terminal by default)."""
     args = build_parser().parse_args(argv)
-    args.embedder = embedder
+    args.embedder, args.stdin = embedder, stdin
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
     try:

@@ -36,11 +36,15 @@ class Settings:
     retrieval_candidates: int = 100  # depth of each arm before fusion
     rrf_k: int = 60
     # -- chat --
-    generator: str = "extractive"  # extractive | openai | bedrock
+    generator: str = "extractive"  # extractive | openai | bedrock | langchain
     openai_base_url: str = "http://127.0.0.1:11434/v1"  # Ollama's; vLLM and llama.cpp's server work too
     openai_model: str = "llama3.1"
     openai_api_key: str = ""
     bedrock_model_id: str = "anthropic.claude-3-5-haiku-20241022-v1:0"
+    # RAGCHAT_GENERATOR=langchain: "module:attribute" of a LangChain chat model class or factory, and the
+    # JSON object of keyword arguments it is called with (ragchat/integrations/langchain/models.py)
+    langchain_model: str = "langchain_aws:ChatBedrockConverse"
+    langchain_model_kwargs: str = ""
     chat_sources: int = 6  # sources retrieved per answer
     min_similarity: float = 0.25  # cosine below which the best chunk is taken as not about the question
     history_tokens: int = 1500  # history sent to a language model
@@ -60,6 +64,9 @@ class Settings:
     function_name: str = ""  # else AWS_LAMBDA_FUNCTION_NAME: the chat function invokes itself by it
     opensearch_endpoint: str = ""  # https://<id>.<region>.aoss.amazonaws.com
     index_prefix: str = "ragchat"
+    documents_table: str = ""  # DynamoDB: document records (status, write order, chunk generation)
+    sweep_queue_url: str = ""  # SQS: where the ingest function asks itself for delayed sweeps
+    sweep_after_seconds: float = 900.0  # longer than any ingest may take; SQS delays at most 900 s
     bedrock_embedding_model: str = "amazon.titan-embed-text-v2:0"
     embedding_dimension: int = 1024
     embedding_concurrency: int = 4  # parallel Titan calls per function instance

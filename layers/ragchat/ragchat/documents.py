@@ -15,6 +15,10 @@ class DocumentService:
         shared library is managed in the bucket)."""
         self.store, self.files, self.manage_shared = store, files, manage_shared
 
+    @property
+    def upload_method(self) -> str:
+        return self.files.upload_method
+
     def visible(self, user_id: str) -> list[DocumentRecord]:
         return [d for d in self.store.list_documents() if is_visible(d.path, user_id)]
 

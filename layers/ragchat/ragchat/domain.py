@@ -31,6 +31,7 @@ class SourceObject:
     media_type: str | None = None  # overrides the guess from the file extension
     title: str | None = None  # a title the source knows better than the parser would
     version: str | None = None  # S3 version id / etag, or mtime for a folder
+    order: str = ""  # where this version stands among the key's writes (ordering.py); "" when unknown
 
     @property
     def doc_id(self) -> str:
@@ -100,6 +101,8 @@ class DocumentRecord:
     reason: str = ""
     chunk_count: int = 0
     updated_at: float = 0.0
+    order: str = ""  # the order of the write that made this record (ordering.py); "" when unordered
+    generation: str = ""  # the write that produced the current chunks; other generations are stale
 
 
 @dataclass(frozen=True)
@@ -135,14 +138,15 @@ class IngestReport:
     removed: int = 0
     chunks_written: int = 0
     chunks_deleted: int = 0
+    superseded: int = 0  # writes refused because a newer write of the same file stands
     rejected: list[tuple[str, str]] = field(default_factory=list)  # (path, reason): no retry will help
     failed: list[tuple[str, str]] = field(default_factory=list)  # (path, reason): a retry may help
     seconds: float = 0.0
 
     def add(self, other: IngestReport) -> None:
         """Fold another run's figures into this one."""
-        for name in ("seen", "added", "updated", "unchanged", "removed", "chunks_written", "chunks_deleted",
-                     "seconds"):
+        for name in ("seen", "added", "updated", "unchanged", "removed", "superseded", "chunks_written",
+                     "chunks_deleted", "seconds"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.rejected.extend(other.rejected)
         self.failed.extend(other.failed)

@@ -95,7 +95,12 @@ class ProtocolError(RagchatError):
 
 
 class GenerationError(RagchatError):
-    """The language model failed or could not be reached."""
+    """The language model failed or could not be reached. The message is for logs (it may name an
+    account, a role or an endpoint); `public` is what a client may be told."""
+
+    def __init__(self, message: str, public: str = "the language model failed to answer"):
+        super().__init__(message)
+        self.public = public
 
 
 class ClientGone(RagchatError):

@@ -38,8 +38,9 @@ class DocumentSource(Protocol):
     def read(self, obj: SourceObject) -> bytes:
         """The object's bytes; any failure to read is worth a retry."""
 
-    def stat(self, key: str) -> SourceObject | None:
-        """The object's current state, or None if it no longer exists."""
+    def stat(self, key: str, version: str | None = None) -> SourceObject | None:
+        """The object's current state (or that of one version, where the source keeps versions), or
+        None if it no longer exists."""
 
     def uri_for(self, key: str) -> str:
         """The uri an object with this key has (also once it is gone)."""
@@ -82,18 +83,30 @@ class ChunkStore(Protocol):
     def ensure_embedding_space(self, model_id: str, dimension: int) -> None:
         """Record the embedding model on first use; raise EmbeddingSpaceMismatch on a later mismatch."""
 
-    def get_document(self, doc_id: str) -> DocumentRecord | None: ...
+    def get_document(self, doc_id: str) -> DocumentRecord | None:
+        """The document as it stands (None if it was never written or was deleted)."""
+
+    def stored_order(self, doc_id: str) -> str | None:
+        """The order of the last write or ordered delete the store applied for the document."""
 
     def list_documents(self, uri_prefix: str | None = None) -> list[DocumentRecord]: ...
 
-    def replace_documents(self, batch: Sequence[tuple[DocumentRecord, Sequence[Chunk], Vectors]]) -> None:
-        """Make each document's chunks exactly the given ones; readers never see a document without chunks."""
+    def replace_documents(self, batch: Sequence[tuple[DocumentRecord, Sequence[Chunk], Vectors]]) -> list[str]:
+        """Make each document's chunks exactly the given ones (of the record's generation); readers
+        never see a document without chunks. A record whose `order` is not newer than the stored
+        one's is refused and its chunks removed: return the ids of the documents so superseded."""
 
-    def record_status(self, record: DocumentRecord) -> None:
-        """Record a skipped or failed document; chunks of an earlier good version stay searchable."""
+    def record_status(self, record: DocumentRecord) -> bool:
+        """Record a document's status (skipped, failed, or indexed again); chunks of an earlier good
+        version stay searchable. False, and nothing changed, when the record's order is not newer."""
 
-    def delete_document(self, doc_id: str) -> int:
-        """Remove a document and its chunks; return how many chunks went."""
+    def delete_document(self, doc_id: str, order: str = "") -> int:
+        """Remove a document and its chunks; return how many chunks went. With an order, the store
+        remembers the deletion, so a write older than it is refused afterwards."""
+
+    def sweep(self, doc_id: str) -> int:
+        """Remove chunks of the document that are not of its current generation and can no longer
+        become current (written by a superseded or abandoned write); return how many went."""
 
     def keyword_search(self, query: str, k: int, filters: Filters | None = None) -> list[ScoredChunk]: ...
 
@@ -202,6 +215,8 @@ class DocumentFiles(Protocol):
 
     Refusals are UploadRefused subclasses (unsupported, too large, not accepted this way).
     """
+
+    upload_method: str  # "direct" (upload) or "presigned" (presign, then the client PUTs the file)
 
     def upload(self, filename: str, data: bytes, user_id: str) -> UploadOutcome:
         """Store and ingest one file directly (locally); the AWS library refuses."""

@@ -135,13 +135,15 @@ class OpenAICompatibleGenerator:
                     hint = (" (if this model cannot use tools, set RAGCHAT_TOOLS=off)"
                             if request.tools and response.status_code == 400 else "")
                     raise GenerationError(
-                        f"model endpoint answered {response.status_code}: {response.text[:300]}{hint}")
+                        f"model endpoint answered {response.status_code}: {response.text[:300]}{hint}",
+                        public=f"the model endpoint answered {response.status_code}{hint}")
                 for event in sse_events(response.iter_lines()):
                     reply.feed(event)
         except ClientGone:
             raise
         except (httpx.HTTPError, json.JSONDecodeError) as exc:
-            raise GenerationError(f"model endpoint failed ({type(exc).__name__}: {exc})") from exc
+            raise GenerationError(f"model endpoint failed ({type(exc).__name__}: {exc})",
+                                  public=f"the model endpoint could not be reached ({type(exc).__name__})") from exc
         return reply.result()
 
     def complete(self, system: str, prompt: str, max_tokens: int = 200) -> str:

@@ -3,11 +3,14 @@
 `$connect` records the user the authorizer verified, `$disconnect` forgets the connection. A
 client frame is acknowledged at once and answered by an asynchronous invocation of this same
 function, so an answer may stream for longer than API Gateway's 29-second integration timeout
-(up to the function's own timeout).
+(up to the function's own timeout). The template sets that invocation never to be retried, and
+each frame is answered at most once even if its event arrives twice (Powertools idempotency,
+keyed on the connection and API Gateway's id of the message).
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 
 from aws_lambda_powertools.utilities.data_classes import APIGatewayWebSocketEvent
@@ -16,6 +19,42 @@ from ragchat.chat.endpoint import ChatEndpoint
 from ragchat.errors import Unauthenticated
 
 ANSWER_MARKER = "ragchatAnswer"  # set on the event this function sends itself to answer a frame
+ANSWER_RECORD_S = 3600  # how long an answered frame is remembered
+log = logging.getLogger(__name__)
+Once = Callable[[str, Callable[[], None]], None]  # once(key, work): run work unless key was run before
+
+
+class AnswerOnce:
+    """`once` over Powertools idempotency: a frame whose event arrives twice is answered once, and
+    one that arrives while its first delivery is still answering is dropped."""
+
+    def __init__(self, table_name: str, client=None):
+        from aws_lambda_powertools.utilities.idempotency import (
+            DynamoDBPersistenceLayer,
+            IdempotencyConfig,
+            idempotent_function,
+        )
+
+        # the sessions table: its keys are pk/sk and its TTL attribute expires_at
+        persistence = DynamoDBPersistenceLayer(table_name=table_name, key_attr="pk", sort_key_attr="sk",
+                                               expiry_attr="expires_at", boto3_client=client)
+        config = IdempotencyConfig(expires_after_seconds=ANSWER_RECORD_S)
+        self._work: Callable[[], None] = lambda: None
+        self._run = idempotent_function(self._answer, data_keyword_argument="frame", persistence_store=persistence,
+                                        config=config)
+
+    def _answer(self, frame: dict) -> dict:
+        self._work()
+        return {"answered": frame["key"]}
+
+    def __call__(self, key: str, work: Callable[[], None]) -> None:
+        from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyAlreadyInProgressError
+
+        self._work = work
+        try:
+            self._run(frame={"key": key})
+        except IdempotencyAlreadyInProgressError:
+            log.info("frame %s is being answered by another invocation", key)
 
 
 def verified_user(event: APIGatewayWebSocketEvent) -> str | None:
@@ -25,11 +64,14 @@ def verified_user(event: APIGatewayWebSocketEvent) -> str | None:
 
 
 class WebSocketFunction:
-    def __init__(self, endpoint_for: Callable[[str], ChatEndpoint], answer_later: Callable[[dict], None]):
+    def __init__(self, endpoint_for: Callable[[str], ChatEndpoint], answer_later: Callable[[dict], None],
+                 once: Once):
         """`endpoint_for(management_api_url)`: the endpoint whose sink posts to that API;
-        `answer_later(event)`: invoke this function asynchronously with the event."""
+        `answer_later(event)`: invoke this function asynchronously with the event;
+        `once(key, work)`: run `work` unless `key` was run before (AnswerOnce)."""
         self.endpoint_for = endpoint_for
         self.answer_later = answer_later
+        self.once = once
 
     def handle(self, event: APIGatewayWebSocketEvent) -> dict:
         context = event.request_context
@@ -44,5 +86,6 @@ class WebSocketFunction:
         elif not event.get(ANSWER_MARKER):
             self.answer_later({**event.raw_event, ANSWER_MARKER: True})
         else:
-            endpoint.receive(context.connection_id, event.body or "", verified_user(event))
+            key = f"{context.connection_id}:{context.message_id or context.request_id}"
+            self.once(key, lambda: endpoint.receive(context.connection_id, event.body or "", verified_user(event)))
         return {"statusCode": 200}

@@ -74,7 +74,7 @@ class ChatEndpoint:
             self._safe_send(connection_id, protocol.error_frame("bad_request", str(exc), request_id))
         except GenerationError as exc:
             log.warning("generation failed for request %s: %s", request_id, exc)
-            self._safe_send(connection_id, protocol.error_frame("generation_failed", str(exc), request_id))
+            self._safe_send(connection_id, protocol.error_frame("generation_failed", exc.public, request_id))
         except Exception:
             log.exception("request %s failed", request_id)
             self._safe_send(connection_id, protocol.error_frame(

@@ -60,7 +60,7 @@ class BeirCorpusSource:
         return SourceObject(key=doc_id, uri=self.uri_for(doc_id), size=len(text.encode("utf-8")),
                             media_type="text/plain", title=title or None)
 
-    def stat(self, key: str) -> SourceObject | None:
+    def stat(self, key: str, version: str | None = None) -> SourceObject | None:
         return self._object(key) if key in self.dataset.corpus else None
 
     def uri_for(self, key: str) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
+import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from typing import Protocol
@@ -17,6 +18,7 @@ from ragchat.domain import Chunk, DocStatus, DocumentRecord, IngestReport, Sourc
 from ragchat.errors import DocumentRejected
 from ragchat.ingest import parsers
 from ragchat.ingest.parsers.limits import ParseBudget
+from ragchat.ordering import supersedes
 from ragchat.ports import Chunker, ChunkStore, DocumentEmbedder, DocumentSource
 
 log = logging.getLogger(__name__)
@@ -27,7 +29,7 @@ PARSER_VERSION = "parsers-v3"  # bump when parsing changes what a file yields: e
 
 class Progress(Protocol):
     """Told how many files a run will look at, then of each file's outcome
-    ("added", "updated", "unchanged", "skipped", "failed" or "removed")."""
+    ("added", "updated", "unchanged", "skipped", "failed", "superseded" or "removed")."""
 
     def started(self, total: int) -> None: ...
 
@@ -100,32 +102,38 @@ class IngestPipeline:
         report.seconds = time.perf_counter() - started
         return report
 
-    def remove(self, uri: str) -> int:
-        """Remove one document (an S3 delete, a file gone from the watched folder)."""
-        return self.store.delete_document(stable_id(uri))
+    def remove(self, uri: str, order: str = "") -> int:
+        """Remove one document (an S3 delete, a file gone from the watched folder). With an order,
+        a write older than the delete is refused afterwards."""
+        return self.store.delete_document(stable_id(uri), order)
 
     # -- steps -------------------------------------------------------------------------------
-    def _record_outcome(self, obj: SourceObject, reason: str, status: DocStatus, progress: Progress | None,
-                        content_hash: str = "") -> None:
-        self.store.record_status(DocumentRecord(
+    def _record_outcome(self, obj: SourceObject, reason: str, status: DocStatus, report: IngestReport,
+                        progress: Progress | None, content_hash: str = "") -> bool:
+        """Record a rejection or failure; False when a newer write of the file already stands (then
+        this one no longer matters and is counted as superseded)."""
+        recorded = self.store.record_status(DocumentRecord(
             doc_id=obj.doc_id, uri=obj.uri, path=obj.key, title=obj.title or obj.key, doc_type=obj.extension,
             content_hash=content_hash, pipeline_version=self.pipeline_version, size=obj.size,
-            status=status, reason=reason,
+            status=status, reason=reason, order=obj.order,
         ))
+        if not recorded:
+            report.superseded += 1
         if progress:
-            progress.advanced(obj, status)
+            progress.advanced(obj, status if recorded else "superseded")
+        return recorded
 
     def _reject(self, obj: SourceObject, reason: str, report: IngestReport, progress: Progress | None,
                 content_hash: str) -> None:
         """No retry will help: recorded as skipped with its reason, remembered by content hash."""
-        report.rejected.append((obj.key, reason))
-        self._record_outcome(obj, reason, "skipped", progress, content_hash)
+        if self._record_outcome(obj, reason, "skipped", report, progress, content_hash):
+            report.rejected.append((obj.key, reason))
 
     def _fail(self, obj: SourceObject, reason: str, report: IngestReport, progress: Progress | None) -> None:
         """A retry may help: recorded as failed, with no content hash so the next run tries again."""
         log.warning("ingest of %s failed: %s", obj.key, reason)
-        report.failed.append((obj.key, reason))
-        self._record_outcome(obj, reason, "failed", progress)
+        if self._record_outcome(obj, reason, "failed", report, progress):
+            report.failed.append((obj.key, reason))
 
     def _prepare(self, source: DocumentSource, obj: SourceObject, report: IngestReport,
                  progress: Progress | None) -> _Pending | None:
@@ -156,7 +164,8 @@ class IngestPipeline:
         record = DocumentRecord(
             doc_id=obj.doc_id, uri=obj.uri, path=obj.key, title=parsed.title, doc_type=parsed.doc_type,
             content_hash=content_hash, pipeline_version=self.pipeline_version, size=obj.size,
-            status="indexed", chunk_count=len(chunks), updated_at=time.time(),
+            status="indexed", chunk_count=len(chunks), updated_at=time.time(), order=obj.order,
+            generation=uuid.uuid4().hex,  # this write's own: the store sweeps every other one
         )
         return _Pending(obj, record, chunks, replaced_chunks=existing.chunk_count if existing else 0)
 
@@ -167,8 +176,9 @@ class IngestPipeline:
                 or existing.pipeline_version != self.pipeline_version):
             return False
         if existing.chunk_count > 0:  # these bytes are the indexed version (restored after a bad one, maybe)
-            if existing.status != "indexed":
-                self.store.record_status(replace(existing, status="indexed", reason=""))
+            if existing.status != "indexed" or (obj.order and supersedes(obj.order, existing.order)):
+                self.store.record_status(replace(existing, status="indexed", reason="", order=obj.order))
+            self.store.sweep(obj.doc_id)  # what an interrupted or concurrent write of these bytes left
             report.unchanged += 1
             if progress:
                 progress.advanced(obj, "unchanged")
@@ -188,12 +198,17 @@ class IngestPipeline:
             for item in pending:
                 batch.append((item.record, item.chunks, vectors[offset:offset + len(item.chunks)]))
                 offset += len(item.chunks)
-            self.store.replace_documents(batch)
+            superseded = set(self.store.replace_documents(batch))
         except Exception as exc:  # throttling, an outage, a store error: every file of the batch is retried
             for item in pending:
                 self._fail(item.obj, f"could not embed or store ({type(exc).__name__}: {exc})", report, progress)
             return
         for item in pending:
+            if item.record.doc_id in superseded:  # a newer write of the file landed first: this one is void
+                report.superseded += 1
+                if progress:
+                    progress.advanced(item.obj, "superseded")
+                continue
             report.chunks_written += len(item.chunks)
             report.chunks_deleted += item.replaced_chunks
             outcome = "updated" if item.replaced_chunks else "added"

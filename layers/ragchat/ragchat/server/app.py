@@ -90,7 +90,12 @@ def create_app(context: HttpContext) -> FastAPI:
 
     @app.get("/api/health")
     def health() -> dict:
-        return {"status": "ok", "chunks": context.store.count_chunks()}
+        return {"status": "ok"}  # open and cheap: it touches no store
+
+    @app.get("/api/config")
+    def config(user_id: str = Depends(user)) -> dict:
+        """What the page needs to know of this deployment: how uploads are made."""
+        return {"uploads": context.documents.upload_method, "user": user_id}
 
     @app.get("/api/documents")
     def documents(user_id: str = Depends(user)) -> dict:

@@ -14,6 +14,13 @@ _STREAM_ERRORS = ("internalServerException", "modelStreamErrorException", "valid
                   "throttlingException", "serviceUnavailableException")
 
 
+def _public(error: Exception) -> str:
+    """What a client may learn of a failed call: the error's code, never its message (which can
+    name the account and the role)."""
+    code = getattr(error, "response", {}).get("Error", {}).get("Code") or type(error).__name__
+    return f"the model service could not answer ({code})"
+
+
 class ConverseReply:
     """A ConverseStream reply put back together from its events: text as it comes, tool calls from
     their streamed input pieces, the stop reason and the usage."""
@@ -47,7 +54,8 @@ class ConverseReply:
         else:
             error = next((name for name in _STREAM_ERRORS if name in event), None)
             if error:
-                raise GenerationError(f"Bedrock stream error: {error}: {event[error].get('message', '')}")
+                raise GenerationError(f"Bedrock stream error: {error}: {event[error].get('message', '')}",
+                                      public=f"the model stopped with an error ({error})")
 
     def result(self) -> GenerationResult:
         calls = tuple(tool_call(t["id"], t["name"], "".join(t["input"])) for _, t in sorted(self.tools.items()))
@@ -118,7 +126,7 @@ class BedrockConverseGenerator:
         except ClientGone:
             raise
         except (ClientError, BotoCoreError) as exc:
-            raise GenerationError(f"Bedrock ConverseStream failed: {exc}") from exc
+            raise GenerationError(f"Bedrock ConverseStream failed: {exc}", public=_public(exc)) from exc
         return reply.result()
 
     def complete(self, system: str, prompt: str, max_tokens: int = 200) -> str:
@@ -131,6 +139,6 @@ class BedrockConverseGenerator:
                 inferenceConfig={"maxTokens": max_tokens, "temperature": 0},
             )
         except (ClientError, BotoCoreError) as exc:
-            raise GenerationError(f"Bedrock Converse failed: {exc}") from exc
+            raise GenerationError(f"Bedrock Converse failed: {exc}", public=_public(exc)) from exc
         blocks = response.get("output", {}).get("message", {}).get("content", [])
         return "".join(block.get("text", "") for block in blocks)

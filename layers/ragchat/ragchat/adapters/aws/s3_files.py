@@ -12,6 +12,8 @@ PRESIGNED_SECONDS = 900
 
 
 class S3DocumentFiles:
+    upload_method = "presigned"
+
     def __init__(self, store: ChunkStore, bucket: str, client=None):
         if client is None:
             import boto3

@@ -25,14 +25,17 @@ class S3Source:
     def _object(self, key: str, size: int, version: str | None = None) -> SourceObject:
         return SourceObject(key=key, uri=self.uri_for(key), size=size, version=version)
 
-    def stat(self, key: str, version_id: str | None = None) -> SourceObject | None:
+    def stat(self, key: str, version: str | None = None) -> SourceObject | None:
+        """HeadObject (of one version, when given). None when the key has no current object, or the
+        version is gone or is a delete marker (S3 answers 404, or 405 for a marker)."""
         from botocore.exceptions import ClientError
 
-        extra = {"VersionId": version_id} if version_id else {}
+        extra = {"VersionId": version} if version else {}
         try:
             head = self.client.head_object(Bucket=self.bucket, Key=key, **extra)
         except ClientError as exc:
-            if exc.response["Error"]["Code"] in ("404", "NoSuchKey", "NotFound"):
+            if exc.response["Error"]["Code"] in ("404", "405", "NoSuchKey", "NoSuchVersion", "NotFound",
+                                                  "MethodNotAllowed"):
                 return None
             raise
         return self._object(key, head["ContentLength"], head.get("VersionId") or head.get("ETag"))

@@ -15,6 +15,8 @@ class DropFolderFiles:
     """DocumentFiles over the watched drop folder. Deleting a document deletes its file too, or
     the watcher would bring it back."""
 
+    upload_method = "direct"
+
     def __init__(self, store: ChunkStore, drop_folder: Path | None, ingest_file: Callable[[Path], IngestReport] | None,
                  max_bytes: int):
         self.store, self.drop_folder, self.ingest_file, self.max_bytes = store, drop_folder, ingest_file, max_bytes

@@ -94,15 +94,18 @@ class ExtractiveGenerator:
             for text in known:
                 self._vectors.move_to_end(text)
         missing = [t for t in distinct if t not in known]
+        try:
+            query = np.asarray(self.embedder.embed_query(request.question), dtype=np.float32)
+            fresh = np.asarray(self.embedder.embed_documents(missing), dtype=np.float32) if missing else []
+        except Exception as exc:  # the embedding model is this generator's model: its failure fails the answer
+            raise GenerationError(f"the embedding model failed ({type(exc).__name__}: {exc})") from exc
         if missing:
-            fresh = np.asarray(self.embedder.embed_documents(missing), dtype=np.float32)
             known.update(zip(missing, fresh))
             with self._lock:
                 self._vectors.update(zip(missing, fresh))
                 while len(self._vectors) > CACHE_SENTENCES:
                     self._vectors.popitem(last=False)
         vectors = np.stack([known[t] for t in texts])
-        query = np.asarray(self.embedder.embed_query(request.question), dtype=np.float32)
         return [float(v) for v in vectors @ query]
 
     @staticmethod
@@ -158,7 +161,7 @@ class ExtractiveGenerator:
         for piece in _PIECES.findall(body):
             on_text(piece)
             output += 1
-        return GenerationResult(stop_reason="end_turn", output_tokens=output)
+        return GenerationResult(stop_reason="end_turn", output_tokens=output, text=INTRO + body)
 
     def complete(self, system: str, prompt: str, max_tokens: int = 200) -> str:
         raise GenerationError("the extractive generator has no language model to complete a prompt")

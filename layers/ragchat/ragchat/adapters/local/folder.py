@@ -31,7 +31,7 @@ class FolderSource:
             key=relative.as_posix(), uri=path.as_uri(), size=stat.st_size, version=str(stat.st_mtime_ns)
         )
 
-    def stat(self, key: str) -> SourceObject | None:
+    def stat(self, key: str, version: str | None = None) -> SourceObject | None:
         path = self.root / key
         return self.object_for(path) if path.is_file() else None
 

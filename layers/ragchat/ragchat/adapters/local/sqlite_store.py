@@ -16,6 +16,7 @@ import json
 import sqlite3
 import threading
 import time
+import uuid
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import NamedTuple
@@ -35,8 +36,9 @@ from ragchat.adapters.local.memory_index import (
 )
 from ragchat.domain import Chunk, DocumentRecord, Filters, ScoredChunk
 from ragchat.errors import EmbeddingSpaceMismatch, StoreError
+from ragchat.ordering import supersedes
 
-SCHEMA_VERSION = "2"
+SCHEMA_VERSION = "3"
 # BM25F field weights: a match in the title or a heading says more about a chunk than one in its body.
 FIELD_WEIGHTS = {"title": 2.0, "headings": 1.5, "text": 1.0}
 MERGE_WHEN_DEAD = 0.3  # rebuild the snapshot as one segment once this share of rows is deleted
@@ -55,7 +57,9 @@ CREATE TABLE IF NOT EXISTS documents(
     status TEXT NOT NULL,
     reason TEXT NOT NULL DEFAULT '',
     chunk_count INTEGER NOT NULL DEFAULT 0,
-    updated_at REAL NOT NULL
+    updated_at REAL NOT NULL,
+    ord TEXT NOT NULL DEFAULT '',  -- the order of the write that made this row (ragchat/ordering.py)
+    generation TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS documents_uri ON documents(uri);
 CREATE TABLE IF NOT EXISTS chunks(
@@ -83,8 +87,15 @@ _CHUNK_COLUMNS = (
 )
 _DOC_COLUMNS = (
     "doc_id, uri, path, title, doc_type, content_hash, pipeline_version, size, status, reason, "
-    "chunk_count, updated_at"
+    "chunk_count, updated_at, ord, generation"
 )
+_INSERT_DOCUMENT = f"INSERT OR REPLACE INTO documents({_DOC_COLUMNS}) VALUES ({','.join('?' * 14)})"
+DELETED = "deleted"  # a row that remembers an ordered delete, so older writes stay refused
+# What each older schema needs to become the current one.
+_MIGRATIONS = {
+    "2": ["ALTER TABLE documents ADD COLUMN ord TEXT NOT NULL DEFAULT ''",
+          "ALTER TABLE documents ADD COLUMN generation TEXT NOT NULL DEFAULT ''"],
+}
 
 
 class _NewRow(NamedTuple):
@@ -140,6 +151,12 @@ class SqliteChunkStore:
         self._term_ids: dict[str, int] = {}  # vocabulary ids never change once given
         conn = self._conn()
         with self._write_lock:
+            existing = conn.execute("SELECT name FROM sqlite_master WHERE name = 'meta'").fetchone()
+            version = self._meta("schema_version") if existing else SCHEMA_VERSION
+            if version in _MIGRATIONS:
+                steps = [*_MIGRATIONS[version],
+                         f"UPDATE meta SET value = '{SCHEMA_VERSION}' WHERE key = 'schema_version'"]
+                conn.executescript("BEGIN; " + "; ".join(steps) + "; COMMIT;")
             conn.executescript(_SCHEMA)
         version = self._meta("schema_version")
         if version != SCHEMA_VERSION:
@@ -192,19 +209,30 @@ class SqliteChunkStore:
 
     # -- documents ---------------------------------------------------------------------------
     def get_document(self, doc_id: str) -> DocumentRecord | None:
-        row = self._conn().execute(f"SELECT {_DOC_COLUMNS} FROM documents WHERE doc_id = ?", (doc_id,)).fetchone()
+        row = self._conn().execute(f"SELECT {_DOC_COLUMNS} FROM documents WHERE doc_id = ? AND status != ?",
+                                   (doc_id, DELETED)).fetchone()
         return DocumentRecord(*row) if row else None
 
     def list_documents(self, uri_prefix: str | None = None) -> list[DocumentRecord]:
-        sql = f"SELECT {_DOC_COLUMNS} FROM documents"
-        params: tuple = ()
+        sql = f"SELECT {_DOC_COLUMNS} FROM documents WHERE status != ?"
+        params: tuple = (DELETED,)
         if uri_prefix:
-            sql += " WHERE substr(uri, 1, ?) = ?"
-            params = (len(uri_prefix), uri_prefix)
+            sql += " AND substr(uri, 1, ?) = ?"
+            params = (DELETED, len(uri_prefix), uri_prefix)
         return [DocumentRecord(*row) for row in self._conn().execute(sql + " ORDER BY path", params)]
 
-    def replace_documents(self, batch: Sequence[tuple[DocumentRecord, Sequence[Chunk], object]]) -> None:
-        prepared = []
+    def stored_order(self, doc_id: str) -> str | None:
+        return self._stored_order(self._conn(), doc_id)
+
+    @staticmethod
+    def _stored_order(conn: sqlite3.Connection, doc_id: str) -> str | None:
+        row = conn.execute("SELECT ord FROM documents WHERE doc_id = ?", (doc_id,)).fetchone()
+        return row[0] if row else None
+
+    def replace_documents(self, batch: Sequence[tuple[DocumentRecord, Sequence[Chunk], object]]) -> list[str]:
+        """One transaction: each document's chunks are swapped whole, so there is never a stale
+        generation to sweep; a write older than the stored one is refused."""
+        prepared, superseded = [], []
         for record, chunks, vectors in batch:
             matrix = np.asarray(vectors, dtype=np.float32)
             if len(chunks) != len(matrix):
@@ -212,14 +240,16 @@ class SqliteChunkStore:
             prepared.append((record, chunks, matrix))
 
         def work(conn: sqlite3.Connection) -> None:
+            superseded.clear()
             for record, chunks, matrix in prepared:
+                if not supersedes(record.order, self._stored_order(conn, record.doc_id)):
+                    superseded.append(record.doc_id)
+                    continue
                 conn.execute("DELETE FROM chunks WHERE doc_id = ?", (record.doc_id,))
-                conn.execute(
-                    f"INSERT OR REPLACE INTO documents({_DOC_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-                    (record.doc_id, record.uri, record.path, record.title, record.doc_type, record.content_hash,
-                     record.pipeline_version, record.size, "indexed", "", len(chunks),
-                     record.updated_at or time.time()),
-                )
+                conn.execute(_INSERT_DOCUMENT, (
+                    record.doc_id, record.uri, record.path, record.title, record.doc_type, record.content_hash,
+                    record.pipeline_version, record.size, "indexed", "", len(chunks),
+                    record.updated_at or time.time(), record.order, record.generation or uuid.uuid4().hex))
                 rows = []
                 for chunk, vector in zip(chunks, matrix):
                     terms, length = self._analysed(conn, chunk)
@@ -232,6 +262,7 @@ class SqliteChunkStore:
                 )
 
         self._write(work)
+        return list(superseded)
 
     def _analysed(self, conn: sqlite3.Connection, chunk: Chunk) -> tuple[bytes, float]:
         """A chunk's BM25F term frequencies as a blob of term ids and weights, and its weighted length."""
@@ -252,33 +283,49 @@ class SqliteChunkStore:
         weights = np.fromiter(counts.values(), dtype=np.float32, count=len(counts))
         return encode_terms(ids, weights), length
 
-    def record_status(self, record: DocumentRecord) -> None:
+    def record_status(self, record: DocumentRecord) -> bool:
+        recorded = False
+
         def work(conn: sqlite3.Connection) -> None:
-            existing = conn.execute("SELECT chunk_count FROM documents WHERE doc_id = ?", (record.doc_id,)).fetchone()
-            if existing and existing[0] > 0:
-                conn.execute(
-                    "UPDATE documents SET status = ?, reason = ?, updated_at = ? WHERE doc_id = ?",
-                    (record.status, record.reason, time.time(), record.doc_id),
-                )
+            nonlocal recorded
+            if not supersedes(record.order, self._stored_order(conn, record.doc_id)):
                 return
-            conn.execute(
-                f"INSERT OR REPLACE INTO documents({_DOC_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-                (record.doc_id, record.uri, record.path, record.title, record.doc_type, record.content_hash,
-                 record.pipeline_version, record.size, record.status, record.reason, 0, time.time()),
-            )
+            recorded = True
+            existing = conn.execute("SELECT chunk_count FROM documents WHERE doc_id = ? AND status != ?",
+                                    (record.doc_id, DELETED)).fetchone()
+            if existing and existing[0] > 0:
+                conn.execute("UPDATE documents SET status = ?, reason = ?, updated_at = ?, ord = ? WHERE doc_id = ?",
+                             (record.status, record.reason, time.time(), record.order, record.doc_id))
+                return
+            conn.execute(_INSERT_DOCUMENT, (
+                record.doc_id, record.uri, record.path, record.title, record.doc_type, record.content_hash,
+                record.pipeline_version, record.size, record.status, record.reason, 0, time.time(), record.order, ""))
 
         self._write(work)
+        return recorded
 
-    def delete_document(self, doc_id: str) -> int:
+    def delete_document(self, doc_id: str, order: str = "") -> int:
         removed = 0
 
         def work(conn: sqlite3.Connection) -> None:
             nonlocal removed
+            if not supersedes(order, self._stored_order(conn, doc_id)):
+                return  # a newer write stands: an older delete must not remove it
             removed = conn.execute("DELETE FROM chunks WHERE doc_id = ?", (doc_id,)).rowcount
-            conn.execute("DELETE FROM documents WHERE doc_id = ?", (doc_id,))
+            if order:
+                conn.execute("UPDATE documents SET status = ?, reason = '', chunk_count = 0, ord = ?, generation = '' "
+                             "WHERE doc_id = ?", (DELETED, order, doc_id))
+                conn.execute("INSERT OR IGNORE INTO documents(doc_id, uri, path, title, doc_type, content_hash, "
+                             "pipeline_version, size, status, updated_at, ord) VALUES (?,'','','','','','',0,?,?,?)",
+                             (doc_id, DELETED, time.time(), order))
+            else:
+                conn.execute("DELETE FROM documents WHERE doc_id = ?", (doc_id,))
 
         self._write(work)
         return removed
+
+    def sweep(self, doc_id: str) -> int:
+        return 0  # every replace swaps a document's chunks in one transaction: nothing is ever left over
 
     def get_chunks(self, doc_id: str) -> list[Chunk]:
         rows = self._conn().execute(

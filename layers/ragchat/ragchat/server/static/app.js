@@ -207,18 +207,43 @@ $("new-chat").addEventListener("click", () => {
   $("messages").replaceChildren();
 });
 
+// How this deployment takes files: "direct" (the local server ingests a multipart post at once) or
+// "presigned" (on AWS: the API signs a PUT to the bucket, and the bucket's events ingest the file).
+async function uploadMethod(apiUrl, headers) {
+  const response = await fetch(`${apiUrl}/api/config`, { headers });
+  if (!response.ok) throw new Error(`HTTP ${response.status}`);
+  return (await response.json()).uploads;
+}
+
+async function uploadDirect(file, apiUrl, headers) {
+  const body = new FormData();
+  body.append("file", file);
+  const response = await fetch(`${apiUrl}/api/documents`, { method: "POST", body, headers });
+  const result = await response.json();
+  if (!response.ok) throw new Error(result.detail || result.message || `HTTP ${response.status}`);
+  return result.status === "indexed" ? `${file.name}: indexed (${result.chunks} chunks)` : `${file.name}: skipped (${result.reason})`;
+}
+
+async function uploadPresigned(file, apiUrl, headers) {
+  const response = await fetch(`${apiUrl}/api/uploads`, {
+    method: "POST", headers: { ...headers, "Content-Type": "application/json" }, body: JSON.stringify({ filename: file.name }),
+  });
+  const target = await response.json();
+  if (!response.ok) throw new Error(target.detail || `HTTP ${response.status}`);
+  const put = await fetch(target.url, { method: target.method, body: file });
+  if (!put.ok) throw new Error(`the bucket answered HTTP ${put.status}`);
+  return `${file.name}: uploaded; it is searchable once it has been ingested (usually within a minute or two)`;
+}
+
 $("upload").addEventListener("change", async () => {
   const file = $("upload").files[0];
   if (!file) return;
   notice(`Uploading ${file.name}…`);
-  const body = new FormData();
-  body.append("file", file);
   const { apiUrl, token } = settings();
+  const headers = token ? { Authorization: `Bearer ${token}` } : {};
   try {
-    const response = await fetch(`${apiUrl}/api/documents`, { method: "POST", body, headers: token ? { Authorization: `Bearer ${token}` } : {} });
-    const result = await response.json();
-    if (!response.ok) throw new Error(result.detail || result.message || `HTTP ${response.status}`);
-    notice(result.status === "indexed" ? `${file.name}: indexed (${result.chunks} chunks)` : `${file.name}: skipped (${result.reason})`);
+    const method = await uploadMethod(apiUrl, headers);
+    notice(await (method === "presigned" ? uploadPresigned : uploadDirect)(file, apiUrl, headers));
   } catch (error) {
     notice(`${file.name}: upload failed (${error.message})`);
   }
