@@ -5,7 +5,7 @@ failed invocation, a retry, an alarm); DynamoDB, S3 and the Management API run u
 import json
 from urllib.parse import quote_plus
 
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from tests.functional.test_chat_function import CONNECTION, posted_frames
@@ -14,7 +14,7 @@ from tests.functional.test_ingest_function import BUCKET, KEY, RUNBOOK, handler_
 from tests.functional.test_ingest_function import bucket as changes
 from tests.functional.test_ingest_function import s3 as s3_client
 from tests.functional.test_ingest_function import store as chunk_store
-from tests.support.fuzz import client_frames, fuzzing, json_values, tally
+from tests.support.fuzz import client_frames, fuzzing, json_values, nested, tally
 from tests.support.lambdas import LambdaContext, load_event
 
 chat, s3, bucket, store = chat_runtime, s3_client, changes, chunk_store  # the fixtures, over moto
@@ -31,6 +31,7 @@ def test_fuzz_chat_events_never_fail_the_invocation(chat):
 
     @fuzzing(examples=40, deadline_ms=EVENT_BUDGET_MS)
     @given(body=client_frames | st.none(), route=routes, authorizer=authorizers, answering=st.booleans())
+    @example(body=nested(16_000), route="sendMessage", authorizer=None, answering=True)  # a known killer
     def one_event(body, route, authorizer, answering):
         event = load_event("ws-send-message.json")
         event["body"], event["requestContext"]["routeKey"] = body, route
