@@ -6,7 +6,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 DATA ?= .ragchat
 
-.PHONY: demo test lint requirements install bench eval clean browser infra fuzz
+.PHONY: demo test lint requirements install bench eval clean browser infra fuzz rehearse
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -65,6 +65,12 @@ infra: $(SAM_VENV)/.installed
 	AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-eu-west-1} $(SAM_VENV)/bin/sam validate --lint
 	PATH="$(PYTHON_LAMBDA):$$PATH" SAM_CLI_TELEMETRY=0 $(SAM_VENV)/bin/sam build
 	$(PYTHON) benchmarks/deployment_size.py
+
+# The built stack (what `sam build` made), run as Lambda runs it against moto and the project's fakes,
+# through the scenario of a new deployment (tests/rehearsal/).
+rehearse: install infra
+	RAGCHAT_PYTHON312="$(firstword $(wildcard $(PYTHON_LAMBDA)/python3.12) python3.12)" \
+	  $(BIN)/python -m pytest tests/rehearsal -m rehearsal -p no:randomly -s -q
 
 eval: install
 	$(BIN)/ragchat eval retrieval --dataset ../shared/datasets/scifact --data $(DATA)

@@ -1,11 +1,12 @@
 """Randomized interleavings of put / replace / delete / redelivery, with OpenSearch's 60-second search
-visibility delay on: after settling, how many stale, duplicate, orphan and resurrected chunks remain.
+visibility delay on: after settling, how many stale, duplicate, orphan, resurrected
+and missing documents or chunks remain.
 
     python benchmarks/ingest_interleavings.py [--scenarios 200]
 
 Each scenario is described in tests/support/interleavings.py: concurrent ingest workers (the real
 function code over the real adapters, S3 and DynamoDB under moto, a FAKE collection) resumed in a
-random order, with crashes and redeliveries. Target: every count 0.
+random order, with crashes, failures a retry fixes, and redeliveries. Target: every count 0.
 """
 
 from __future__ import annotations
@@ -34,7 +35,8 @@ def main() -> int:
 
     from tests.support.interleavings import run_scenario
 
-    totals = {"stale": 0, "duplicate": 0, "orphan": 0, "resurrected": 0, "deliveries": 0, "crashes": 0}
+    totals = dict.fromkeys(("stale", "duplicate", "orphan", "resurrected", "missing", "deliveries", "crashes",
+                            "failures"), 0)
     started, failing = time.perf_counter(), []
     with mock_aws():
         s3 = boto3.client("s3", region_name="eu-west-1")
@@ -45,10 +47,10 @@ def main() -> int:
             if not outcome.clean:
                 failing.append((seed, outcome.notes))
     seconds = time.perf_counter() - started
-    print(f"{args.scenarios} scenarios, {totals['deliveries']} deliveries ({totals['crashes']} crashed and were "
-          f"redelivered), visibility delay 60 s, {seconds:.0f} s\n")
-    print("| after settling | chunks |\n|---|---|")
-    for name in ("stale", "duplicate", "orphan", "resurrected"):
+    print(f"{args.scenarios} scenarios, {totals['deliveries']} deliveries ({totals['crashes']} crashed, "
+          f"{totals['failures']} failed and were redelivered), visibility delay 60 s, {seconds:.0f} s\n")
+    print("| after settling | count |\n|---|---|")
+    for name in ("stale", "duplicate", "orphan", "resurrected", "missing"):
         print(f"| {name} | {totals[name]} |")
     for seed, notes in failing[:10]:
         print(f"seed {seed}: {'; '.join(notes)}", file=sys.stderr)

@@ -207,6 +207,24 @@ class ChunkStoreContract:
         assert store.record_status(record("d1", "a.md", status="skipped", reason="corrupt", order=ORDER_C)) is True
         assert (store.get_document("d1").status, store.get_document("d1").chunk_count) == ("skipped", 1)
 
+    @pytest.mark.parametrize("before", ["nothing", "indexed"])
+    def test_a_failed_write_leaves_its_retry_free_to_land(self, store, before):
+        """A failure a retry may fix (throttling, no model access yet) marks the version's attempt;
+        it does not claim the version's order, or the retry of that very version would be refused."""
+        if before == "indexed":
+            put(store, record("d1", "a.md", content_hash="h1", order=ORDER_A), "lions roar")
+        assert store.record_status(record("d1", "a.md", content_hash="", status="failed", order=ORDER_B)) is True
+        assert store.get_document("d1").status == "failed"
+        retry = written(record("d1", "a.md", content_hash="h2", order=ORDER_B), "zebras graze")
+        assert store.replace_documents([retry]) == []
+        self.settle(store)
+        store.sweep("d1")
+        self.settle(store)
+        assert (store.get_document("d1").status, store.stored_order("d1")) == ("indexed", ORDER_B)
+        assert [c.text for c in store.get_chunks("d1")] == ["zebras graze"]
+        assert store.record_status(record("d1", "a.md", content_hash="", status="failed", order=ORDER_A)) is False
+        assert store.get_document("d1").status == "indexed"  # an older attempt's failure changes nothing
+
     def test_unordered_writes_apply_as_they_come(self, store):
         put(store, record("d1", "a.md", content_hash="h1"), "first words")
         put(store, record("d1", "a.md", content_hash="h2"), "second words")

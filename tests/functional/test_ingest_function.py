@@ -124,11 +124,33 @@ def test_ingest_function_unusable_file_is_recorded_not_retried(bucket, s3, store
     assert (record.status, record.reason) == ("skipped", "empty file")
 
 
-def test_ingest_function_file_that_crashes_its_parser_is_recorded_not_retried(bucket, s3, store):
-    deep = bucket.put("reports/deep.json", b"[" * 100_000 + b"]" * 100_000)
-    assert handler_over(store, s3)(bucket.sqs_batch(bucket.event(deep)), LambdaContext()) == {"batchItemFailures": []}
+def _docx_with_broken_xml() -> bytes:
+    import io
+    import zipfile
+
+    from tests.documents import make_docx
+
+    source, out = zipfile.ZipFile(io.BytesIO(make_docx([("Normal", "A paragraph.")]))), io.BytesIO()
+    with zipfile.ZipFile(out, "w") as target:
+        for item in source.infolist():
+            data = source.read(item)
+            target.writestr(item, b"<w:document><w:body><w:p>" if item.filename == "word/document.xml" else data)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("key, data, error", [
+    ("reports/deep.json", b"[" * 100_000 + b"]" * 100_000, "RecursionError"),
+    ("reports/digits.json", b'{"n": ' + b"9" * 5_000 + b"}", "ValueError"),
+    ("reports/deep.html", b"<div>" * 100_000 + b"text", ""),
+    ("reports/broken.docx", None, ""),
+])
+def test_ingest_function_file_that_crashes_its_parser_is_recorded_not_retried(bucket, s3, store, key, data, error):
+    """A parser that fails on these bytes fails on them every time: retrying only fills the DLQ."""
+    put = bucket.put(key, data if data is not None else _docx_with_broken_xml())
+    assert handler_over(store, s3)(bucket.sqs_batch(bucket.event(put)), LambdaContext()) == {"batchItemFailures": []}
     (record,) = store.list_documents()
-    assert record.status == "skipped" and "RecursionError" in record.reason
+    assert record.status in ("skipped", "indexed") and error in record.reason
+    assert record.status == "skipped" or key.endswith(".html")  # deep HTML may parse; it must never be retried
 
 
 def test_ingest_function_message_without_a_notification_is_dropped_not_retried(bucket, s3, store, event):

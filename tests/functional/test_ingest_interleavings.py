@@ -8,6 +8,6 @@ from tests.support.interleavings import run_scenario
 
 
 @pytest.mark.parametrize("seed", range(25))
-def test_ingest_interleaving_leaves_no_stale_duplicate_orphan_or_resurrected_chunk(aws, seed):
+def test_ingest_interleaving_leaves_the_store_exactly_as_the_bucket(aws, seed):
     outcome = run_scenario(boto3.client("s3", region_name="eu-west-1"), seed)
     assert outcome.clean, outcome

@@ -7,15 +7,16 @@ version id real S3 sends) is delivered once or twice, in a shuffled order, to it
 real ingest function over the real OpenSearch adapter, a FAKE collection whose searches see writes
 60 s late, and the document records in DynamoDB (moto). Workers pause at two points, before they
 look at the stored order and before they commit, and a scheduler resumes one at a time in a random
-order, so writes race every way they can; a worker may crash between indexing and committing (its
-event is then redelivered). The fake clock moves on at random between steps. At the end, time
+order, so writes race every way they can; a worker may crash between indexing and committing, or
+fail the way a retry may fix (the embedding model throttles: the pipeline records the document as
+failed), and its event is then redelivered. The fake clock moves on at random between steps. At the end, time
 passes beyond every delay, the delayed sweeps run, and each key is compared with the bucket:
 
 - stale: chunks of the key's document that are not of its current write;
 - duplicate: two chunks of the current write with the same chunk id;
 - orphan: chunks of a document that has no record;
-- resurrected: a document in the store for a key the bucket has deleted (or a missing one for a
-  key that exists).
+- resurrected: a document in the store for a key the bucket has deleted;
+- missing: a key the bucket holds whose current version the store does not hold as indexed.
 """
 
 from __future__ import annotations
@@ -52,21 +53,23 @@ class Outcome:
     duplicate: int = 0
     orphan: int = 0
     resurrected: int = 0
+    missing: int = 0
     deliveries: int = 0
     crashes: int = 0
+    failures: int = 0
     notes: list[str] = field(default_factory=list)
 
     @property
     def clean(self) -> bool:
-        return not (self.stale or self.duplicate or self.orphan or self.resurrected)
+        return not (self.stale or self.duplicate or self.orphan or self.resurrected or self.missing)
 
 
 class _Worker(threading.Thread):
     """One delivery of one event, pausing at each gate until the scheduler resumes it."""
 
-    def __init__(self, function, event: dict, crash: bool):
+    def __init__(self, function, event: dict, fault: str | None):
         super().__init__(daemon=True)
-        self.function, self.event, self.crash = function, event, crash
+        self.function, self.event, self.fault = function, event, fault
         self.resume, self.parked = threading.Event(), threading.Event()
         self.done, self.crashed, self.error = False, False, None
 
@@ -74,7 +77,7 @@ class _Worker(threading.Thread):
         self.parked.set()
         self.resume.wait()
         self.resume.clear()
-        if commit and self.crash:
+        if commit and self.fault == "crash":
             raise Crash("died before committing")
 
     def run(self) -> None:
@@ -88,6 +91,22 @@ class _Worker(threading.Thread):
             self.error = exc
         self.done = True
         self.parked.set()
+
+
+class _FlakyEmbedder:
+    """The embedder, throttled for the workers whose fault is "fail"."""
+
+    def __init__(self, embedder, workers: dict[int, _Worker]):
+        self.embedder, self.workers = embedder, workers
+
+    def __getattr__(self, name):
+        return getattr(self.embedder, name)
+
+    def embed_documents(self, texts):
+        worker = self.workers.get(threading.get_ident())
+        if worker is not None and worker.fault == "fail":
+            raise RuntimeError("ThrottlingException: Too many requests")
+        return self.embedder.embed_documents(texts)
 
 
 class _GatedRecords:
@@ -147,7 +166,7 @@ def run_scenario(s3, seed: int) -> Outcome:
     store.records = _GatedRecords(store.records, workers)
     bucket = S3Changes(s3, f"interleave-{seed}")
     settings = Settings(backend="aws")
-    core = build_core(settings, store=store, embedder=titan_embedder())
+    core = build_core(settings, store=store, embedder=_FlakyEmbedder(titan_embedder(), workers))
 
     def function():
         return build_ingest_function(settings, core=core, source_for=lambda name: S3Source(name, client=s3))
@@ -159,7 +178,8 @@ def run_scenario(s3, seed: int) -> Outcome:
     running: list[_Worker] = []
     while pending or running:
         if pending and (not running or rng.random() < 0.4):  # a new delivery starts
-            worker = _Worker(function(), pending.pop(), crash=rng.random() < 0.15)
+            roll = rng.random()
+            worker = _Worker(function(), pending.pop(), "crash" if roll < 0.1 else "fail" if roll < 0.2 else None)
             worker.start()
             workers[worker.ident] = worker
             running.append(worker)
@@ -174,7 +194,8 @@ def run_scenario(s3, seed: int) -> Outcome:
             if worker.error:
                 raise worker.error
             if worker.crashed:  # the queue redelivers it later
-                outcome.crashes += 1
+                outcome.crashes += worker.fault == "crash"
+                outcome.failures += worker.fault == "fail"
                 pending.insert(rng.randrange(len(pending) + 1), worker.event)
     clock.advance(SWEEP_AFTER_S + VISIBILITY_S + 1)  # every delayed sweep is due, every write visible
     for doc_id in set(scheduled):
@@ -202,8 +223,8 @@ def _check(store, engine, bucket: S3Changes, keys: list[str], outcome: Outcome) 
                 outcome.resurrected += 1
                 outcome.notes.append(f"{key}: deleted in the bucket, {len(mine)} chunks in the store")
             continue
-        if record is None or record.content_hash != content_hash:
-            outcome.resurrected += 1
+        if record is None or record.content_hash != content_hash or record.status != "indexed":
+            outcome.missing += 1
             outcome.notes.append(f"{key}: the store holds {record and record.content_hash}, the bucket {content_hash}")
             continue
         current = [c for c in mine if c["generation"] == record.generation]

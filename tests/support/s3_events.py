@@ -53,6 +53,12 @@ class S3Changes:
         self.s3.delete_object(Bucket=self.bucket, Key=key, VersionId=version)
         return self._record("ObjectRemoved:Delete", key, versionId=version)
 
+    def uploaded(self, key: str) -> dict:
+        """The notification for an object someone else put (a browser's presigned PUT)."""
+        head = self.s3.head_object(Bucket=self.bucket, Key=key)
+        return self._record("ObjectCreated:Put", key, size=head["ContentLength"], eTag=head["ETag"].strip('"'),
+                            versionId=head.get("VersionId"))
+
     # -- how the notifications travel --------------------------------------------------------
     @staticmethod
     def event(*records: dict) -> dict:

@@ -10,9 +10,10 @@ import uvicorn
 
 
 @contextmanager
-def running(app):
+def running(app, **options):
+    """`options` go to uvicorn (e.g. ssl_certfile and ssl_keyfile for HTTPS)."""
     config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", ws_max_size=4 * 1024 * 1024,
-                            lifespan="off")
+                            lifespan="off", **options)
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

@@ -20,9 +20,25 @@ CfnLoader.add_multi_constructor("!", lambda loader, tag, node: (
     else loader.construct_mapping(node)))
 
 
-@lru_cache(maxsize=1)
-def template() -> dict:
-    return yaml.load(TEMPLATE.read_text(), Loader=CfnLoader)
+class CfnFunctionLoader(yaml.SafeLoader):
+    """Reads the short forms as the long forms CloudFormation means: !Ref X as {"Ref": X}, !Sub as
+    {"Fn::Sub": ...}, so the intrinsic functions can be evaluated."""
+
+
+def _long_form(loader, tag: str, node):
+    value = (loader.construct_scalar(node) if isinstance(node, yaml.ScalarNode)
+             else loader.construct_sequence(node, deep=True) if isinstance(node, yaml.SequenceNode)
+             else loader.construct_mapping(node, deep=True))
+    return {"Ref" if tag == "Ref" else f"Fn::{tag}": value}
+
+
+CfnFunctionLoader.add_multi_constructor("!", _long_form)
+
+
+@lru_cache(maxsize=2)
+def template(functions: bool = False) -> dict:
+    """template.yaml as data; with `functions`, intrinsic functions kept in their long form."""
+    return yaml.load(TEMPLATE.read_text(), Loader=CfnFunctionLoader if functions else CfnLoader)
 
 
 def resource(logical_id: str) -> dict:

@@ -28,3 +28,9 @@ def supersedes(new: str, stored: str | None) -> bool:
     """Whether a write of order `new` may replace what a write of order `stored` left. Unordered
     writes always may; an ordered write only over an older one (never over its own redelivery)."""
     return not new or stored is None or new > stored
+
+
+def recorded_order(status: str, new: str, stored: str | None) -> str:
+    """The order a status leaves behind. A failure a retry may fix marks the attempt but does not
+    claim its order: the retry of that very version must still be able to land."""
+    return (stored or "") if status == "failed" else new

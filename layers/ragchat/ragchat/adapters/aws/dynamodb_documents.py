@@ -15,6 +15,7 @@ from dataclasses import asdict, fields, replace
 from decimal import Decimal
 
 from ragchat.domain import DocumentRecord
+from ragchat.ordering import recorded_order
 
 META_KEY = "#embedding-space"
 TOMBSTONE_DAYS = 7
@@ -126,11 +127,13 @@ class DynamoDbDocumentRecords:
             stored = self._get(record.doc_id)
             if record.order and stored is not None and not stored.get("order", "") < record.order:
                 return False
+            order = recorded_order(record.status, record.order, stored.get("order", "") if stored else None)
             if stored and not stored.get("deleted") and stored.get("chunk_count", 0) > 0:
-                values = {**stored, "status": record.status, "reason": record.reason, "order": record.order,
+                values = {**stored, "status": record.status, "reason": record.reason, "order": order,
                           "updated_at": time.time()}
             else:
-                values = {**asdict(replace(record, chunk_count=0, generation="")), "updated_at": time.time()}
+                fresh = replace(record, chunk_count=0, generation="", order=order)
+                values = {**asdict(fresh), "updated_at": time.time()}
             values["rev"] = (stored or {}).get("rev", 0) + 1
             if stored is None:
                 condition = {"ConditionExpression": "attribute_not_exists(doc_id)"}

@@ -36,7 +36,7 @@ from ragchat.adapters.local.memory_index import (
 )
 from ragchat.domain import Chunk, DocumentRecord, Filters, ScoredChunk
 from ragchat.errors import EmbeddingSpaceMismatch, StoreError
-from ragchat.ordering import supersedes
+from ragchat.ordering import recorded_order, supersedes
 
 SCHEMA_VERSION = "3"
 # BM25F field weights: a match in the title or a heading says more about a chunk than one in its body.
@@ -288,18 +288,20 @@ class SqliteChunkStore:
 
         def work(conn: sqlite3.Connection) -> None:
             nonlocal recorded
-            if not supersedes(record.order, self._stored_order(conn, record.doc_id)):
+            stored = self._stored_order(conn, record.doc_id)
+            if not supersedes(record.order, stored):
                 return
             recorded = True
+            order = recorded_order(record.status, record.order, stored)
             existing = conn.execute("SELECT chunk_count FROM documents WHERE doc_id = ? AND status != ?",
                                     (record.doc_id, DELETED)).fetchone()
             if existing and existing[0] > 0:
                 conn.execute("UPDATE documents SET status = ?, reason = ?, updated_at = ?, ord = ? WHERE doc_id = ?",
-                             (record.status, record.reason, time.time(), record.order, record.doc_id))
+                             (record.status, record.reason, time.time(), order, record.doc_id))
                 return
             conn.execute(_INSERT_DOCUMENT, (
                 record.doc_id, record.uri, record.path, record.title, record.doc_type, record.content_hash,
-                record.pipeline_version, record.size, record.status, record.reason, 0, time.time(), record.order, ""))
+                record.pipeline_version, record.size, record.status, record.reason, 0, time.time(), order, ""))
 
         self._write(work)
         return recorded
