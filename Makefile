@@ -6,7 +6,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 DATA ?= .ragchat
 
-.PHONY: demo test lint requirements install bench eval clean browser infra rehearse
+.PHONY: demo test lint requirements install bench eval clean browser infra fuzz rehearse
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +35,12 @@ test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS) || { code=$$?; \
 	  if [ $$code -eq 5 ] && [ -n "$(PYTEST_ARGS)" ]; then echo "make test: no test in this selection"; \
 	  else exit $$code; fi; }
+
+# The fuzz tests at FUZZ_SCALE times their default number of examples (the default run does 1x).
+FUZZ_SCALE ?= 20
+fuzz: install
+	RAGCHAT_FUZZ_SCALE=$(FUZZ_SCALE) $(BIN)/python -m pytest -p no:cacheprovider \
+	  tests/unit/test_fuzz_frames.py tests/unit/test_fuzz_parsers.py tests/functional/test_fuzz_events.py
 
 lint: install
 	$(BIN)/ruff check .

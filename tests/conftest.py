@@ -64,3 +64,11 @@ def event():
     from tests.support.lambdas import load_event
 
     return load_event
+
+
+def pytest_terminal_summary(terminalreporter):
+    from tests.support.fuzz import tally
+
+    if tally:
+        fuzzed = ", ".join(f"{count} {kind}" for kind, count in sorted(tally.items()))
+        terminalreporter.write_line(f"fuzzed (Hypothesis): {fuzzed}; every one handled")

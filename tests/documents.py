@@ -33,3 +33,20 @@ def make_docx(blocks: list[tuple[str, str]], table: list[list[str]] | None = Non
     buffer = io.BytesIO()
     document.save(buffer)
     return buffer.getvalue()
+
+
+def docx_with_body(body: bytes, padding: bytes = b"") -> bytes:
+    """A DOCX made the way a hostile file is: python-docx's own template (styles and all) with
+    `body` as the document's body XML, and `padding` (e.g. whitespace) inside the document part."""
+    import zipfile
+
+    buffer = io.BytesIO()
+    source = zipfile.ZipFile(io.BytesIO(make_docx([])))
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as target:
+        for info in source.infolist():
+            data = source.read(info)
+            if info.filename == "word/document.xml":
+                start, end = data.index(b"<w:body>") + len(b"<w:body>"), data.index(b"</w:body>")
+                data = data[:start] + body + padding + data[end:]
+            target.writestr(info.filename, data)
+    return buffer.getvalue()

@@ -98,6 +98,15 @@ def test_chat_function_refuses_connect_without_authorizer_context(chat, event):
     assert dynamodb.scan(TableName="connections")["Items"] == []
 
 
+def test_chat_function_deeply_nested_frame_is_answered_with_an_error_frame(chat, event):
+    handler, _, _ = chat
+    handler(event("ws-connect.json"), LambdaContext())
+    nested = {**event("ws-send-message.json"), "body": "[" * 30000, "ragchatAnswer": True}
+    assert handler(nested, LambdaContext())["statusCode"] == 200  # no failed invocation, no alarm
+    (frame,) = posted_frames(CONNECTION)
+    assert (frame["type"], frame["code"]) == ("error", "bad_json")
+
+
 def test_chat_function_answers_a_frame_once_even_when_its_event_arrives_twice(chat, event):
     handler, dynamodb, answers_later = chat
     handler(event("ws-connect.json"), LambdaContext())

@@ -153,6 +153,15 @@ def test_ingest_function_file_that_crashes_its_parser_is_recorded_not_retried(bu
     assert record.status == "skipped" or key.endswith(".html")  # deep HTML may parse; it must never be retried
 
 
+def test_ingest_function_message_without_a_notification_is_dropped_not_retried(bucket, s3, store, event):
+    bucket.put("reports/q3-summary.txt", b"Q3 revenue grew by twelve percent.")
+    batch = event("sqs-s3-batch.json")
+    batch["Records"][0]["body"] = "not a notification"
+    batch["Records"][2]["body"] = '{"Records": [{"eventSource": "aws:s3", "s3": 42}]}'
+    assert handler_over(store, s3)(batch, LambdaContext()) == {"batchItemFailures": []}
+    assert [d.path for d in store.list_documents()] == ["reports/q3-summary.txt"]  # the good message applied
+
+
 def test_ingest_function_sweep_message_removes_chunks_a_crashed_write_left(bucket, s3, store):
     from dataclasses import replace
 

@@ -75,6 +75,7 @@ def test_server_streams_start_deltas_sources_end_over_a_real_socket(server):
     (json.dumps({"action": "teleport", "requestId": "x1"}), "unknown_action"),
     (json.dumps({"action": "sendMessage", "requestId": "x2"}), "bad_request"),
     (json.dumps({"action": "sendMessage", "message": "y" * 40000, "requestId": "x3"}), "message_too_large"),
+    ("[" * 30000, "bad_json"),  # nested past the decoder's recursion limit, under the frame limit
 ])
 def test_server_answers_bad_frames_with_error_frames_and_keeps_the_connection(server, raw, code):
     with connect(f"ws://{server['address']}/ws", max_size=None) as ws:

@@ -18,7 +18,8 @@ def test_portfolio_corpus_ingests_without_failures_and_reingest_writes_nothing(t
     store = SqliteChunkStore(tmp_path / "store.db")
     settings = Settings()
     pipeline = IngestPipeline(store, FakeHashingEmbedder(), StructuredChunker(settings.chunk_tokens,
-                              settings.chunk_overlap), max_file_bytes=settings.max_file_bytes)
+                              settings.chunk_overlap), max_file_bytes=settings.max_file_bytes,
+                              parse_seconds=settings.max_parse_seconds)
 
     first = pipeline.sync(FolderSource(corpus))
     assert first.seen == 770

@@ -111,6 +111,47 @@ def test_endpoint_a_client_that_vanishes_mid_stream_does_not_break_it(endpoint):
     assert "interrupted" in stored[1].content
 
 
+def test_endpoint_deeply_nested_frame_gets_an_error_frame_and_the_connection_stays(endpoint):
+    endpoint.connect(CONNECTION, "user-alice")
+    frames = send(endpoint, "[" * 30000)
+    assert [(f["type"], f["code"]) for f in frames] == [("error", "bad_json")]
+    assert send(endpoint, {"action": "ping", "requestId": "p"})[-1] == {"type": "pong", "requestId": "p"}
+
+
+class HeldGenerator(ScriptedGenerator):
+    """A FAKE model that holds its answer until released, so a second frame arrives mid-answer."""
+
+    def __init__(self):
+        import threading
+
+        super().__init__(["Deploy with SAM [1]."])
+        self.streaming, self.release = threading.Event(), threading.Event()
+
+    def stream(self, request, on_text):
+        self.streaming.set()
+        self.release.wait(10)
+        return super().stream(request, on_text)
+
+
+def test_endpoint_second_send_message_while_answering_gets_busy_on_that_connection_only(endpoint):
+    import threading
+
+    held = HeldGenerator()
+    endpoint.chat.generator = held
+    for connection in (CONNECTION, "conn-b"):
+        endpoint.connect(connection, "user-alice")
+    first = threading.Thread(target=send, args=(endpoint, QUESTION))
+    first.start()
+    assert held.streaming.wait(10)
+    busy = send(endpoint, {**QUESTION, "requestId": "req-2"})[-1]
+    assert (busy["type"], busy["code"], busy["requestId"]) == ("error", "busy", "req-2")
+    assert send(endpoint, {"action": "ping", "requestId": "p"})[-1]["type"] == "pong"  # other frames go on
+    held.release.set()
+    first.join(10)
+    assert send(endpoint, {**QUESTION, "requestId": "conn-b-1"}, "conn-b")[-1]["type"] == "end"
+    assert send(endpoint, {**QUESTION, "requestId": "req-3"})[-1]["type"] == "end"  # free again after the end
+
+
 def test_endpoint_generation_failure_tells_the_client_only_the_public_reason(tmp_path):
     from ragchat.errors import GenerationError
 

@@ -27,6 +27,7 @@ def store(tmp_path):
 
 
 def pipeline(store, embedder=None, max_file_bytes=None, **kwargs) -> IngestPipeline:
+    kwargs.setdefault("parse_seconds", Settings().max_parse_seconds)
     return IngestPipeline(store, embedder or FakeHashingEmbedder(), StructuredChunker(50, 5),
                           max_file_bytes=max_file_bytes or Settings().max_file_bytes, **kwargs)
 
@@ -146,7 +147,7 @@ def test_pipeline_a_parser_that_crashes_rejects_the_file_for_good(folder, store,
     """Any exception while parsing is about these bytes: a retry would crash the same way."""
     from ragchat.ingest import parsers
 
-    def explode(data, obj):
+    def explode(data, obj, budget):
         raise RecursionError("maximum recursion depth exceeded")
 
     monkeypatch.setitem(parsers.PARSERS_BY_EXTENSION, "txt", explode)

@@ -16,12 +16,12 @@ from ragchat.domain import Filters
 
 PRIVATE_ROOT = "uploads/"
 LOCAL_USER = "local"  # the one user of a local server or the CLI
-_USER_ID = re.compile(r"^[A-Za-z0-9_\-.@+]{1,128}$")  # Cognito subs, usernames, "local"
+_USER_ID = re.compile(r"[A-Za-z0-9_\-.@+]{1,128}")  # Cognito subs, usernames, "local" (the whole id: fullmatch)
 
 
 def check_user_id(user_id: str) -> str:
     """A user id that is safe inside a path prefix (no `/`, no `..`)."""
-    if not _USER_ID.match(user_id or "") or user_id in (".", ".."):
+    if not _USER_ID.fullmatch(user_id or "") or user_id in (".", ".."):
         raise ValueError(f"user id {user_id!r} cannot scope documents")
     return user_id
 

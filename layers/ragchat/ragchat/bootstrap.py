@@ -102,7 +102,8 @@ def build_core(settings: Settings, *, store: ChunkStore | None = None, embedder:
     embedder = embedder if embedder is not None else build_embedder(settings)
     store = store if store is not None else build_store(settings, embedder)
     chunker = StructuredChunker(settings.chunk_tokens, settings.chunk_overlap)
-    pipeline = IngestPipeline(store, embedder, chunker, max_file_bytes=settings.max_file_bytes)
+    pipeline = IngestPipeline(store, embedder, chunker, max_file_bytes=settings.max_file_bytes,
+                              parse_seconds=settings.max_parse_seconds)
     retriever = HybridRetriever(store, embedder, candidates=settings.retrieval_candidates, rrf_k=settings.rrf_k)
     return Core(settings, store, embedder, pipeline, retriever)
 
@@ -193,15 +194,18 @@ class LocalServer:
 
 
 def build_local_server(settings: Settings, *, watch: Path | None, core: Core | None = None,
-                       generator: Generator | None = None, identity=None) -> LocalServer:
+                       generator: Generator | None = None, identity=None, host: str = "127.0.0.1") -> LocalServer:
     """The chat page, the WebSocket endpoint and the REST API over one local core, and a watcher
     that ingests what lands in the drop folder `watch` (uploads land there too). `identity`
-    replaces the local user and token check (tests act as another user with it)."""
+    replaces the local user and token check (tests act as another user with it). `host` is the
+    address it will bind: with loopback and RAGCHAT_ALLOWED_HOSTS, the Host names it answers."""
     from ragchat.adapters.local.connections import InMemoryConnections
     from ragchat.adapters.local.drop_folder import DropFolderFiles
     from ragchat.documents import DocumentService
     from ragchat.server.app import HttpContext, create_app
     from ragchat.server.identity import local_identity
+    from ragchat.server.origin import served_hosts
+    from ragchat.server.policy import connect_sources
     from ragchat.server.watcher import FolderWatcher
     from ragchat.server.websocket import LocalConnectionSink, LocalWebSocket
 
@@ -214,7 +218,9 @@ def build_local_server(settings: Settings, *, watch: Path | None, core: Core | N
     app = create_app(HttpContext(
         store=core.store, sessions=sessions, documents=DocumentService(core.store, files, manage_shared=True),
         identity=identity or local_identity(settings.local_token or None), max_upload_bytes=settings.max_file_bytes,
-        chat=LocalWebSocket(build_endpoint(chat, sessions, InMemoryConnections(), sockets), sockets)))
+        chat=LocalWebSocket(build_endpoint(chat, sessions, InMemoryConnections(), sockets), sockets),
+        served_hosts=served_hosts(host, settings.allowed_hosts),
+        same_origin_only=True, page_endpoints=connect_sources(settings.page_endpoints)))
     return LocalServer(app, watcher)
 
 

@@ -155,11 +155,13 @@ def cmd_eval_retrieval(args: argparse.Namespace) -> int:
 
 def cmd_serve(args: argparse.Namespace) -> int:
     from ragchat.bootstrap import build_local_server
-    from ragchat.server.run import serve
+    from ragchat.server.run import check_bind, serve
 
     settings = _settings(args)
+    check_bind(args.host, settings.local_token, args.allow_no_token)  # before the model loads
     core = _core(args, settings)
-    server = build_local_server(settings, watch=Path(args.watch) if args.watch else None, core=core)
+    server = build_local_server(settings, watch=Path(args.watch) if args.watch else None, core=core,
+                                host=args.host)
     serve(server, args.host, args.port, warm_up=lambda: core.embedder.embed_query("warm up"))
     return 0
 
@@ -281,7 +283,10 @@ def build_parser() -> argparse.ArgumentParser:
     documents.set_defaults(func=cmd_documents)
 
     serve = commands.add_parser("serve", parents=[common], help="the chat page and WebSocket API on this machine")
-    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--host", default="127.0.0.1",
+                       help="address to bind (default loopback; any other needs RAGCHAT_LOCAL_TOKEN)")
+    serve.add_argument("--allow-no-token", action="store_true",
+                       help="serve on a non-loopback address without a token (anyone reaching it has your documents)")
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--watch", metavar="DIR",
                        help="a drop folder: files added, changed or removed there are ingested")

@@ -30,6 +30,7 @@ class Settings:
     chunk_tokens: int = 200  # ~250 WordPiece tokens: inside MiniLM's 256-token window
     chunk_overlap: int = 30
     max_file_mb: float = 50.0  # larger files are skipped, and larger uploads refused
+    max_parse_seconds: float = 30.0  # parsing one file past this is given up: the file is skipped
     embed_batch_size: int = 32
     # -- retrieval --
     retrieval_candidates: int = 100  # depth of each arm before fusion
@@ -55,7 +56,9 @@ class Settings:
     tool_max_seconds: float = 60.0  # wall time per answer with tools
     tool_max_calls_per_step: int = 5  # tool calls one model reply may ask for; more are refused
     # -- the local server --
-    local_token: str = ""  # when set, the local server requires it (Bearer header or ?token=)
+    local_token: str = ""  # when set, the local server requires it (Bearer header; ?token= on the WebSocket)
+    allowed_hosts: str = ""  # Host names the local server answers besides loopback and its bind address
+    page_endpoints: str = ""  # origins the page may connect to besides its server (a deployed API)
     # -- the AWS adapter set (RAGCHAT_BACKEND=aws) --
     aws_region: str = ""  # else AWS_REGION / AWS_DEFAULT_REGION; empty: boto3's own resolution
     function_name: str = ""  # else AWS_LAMBDA_FUNCTION_NAME: the chat function invokes itself by it

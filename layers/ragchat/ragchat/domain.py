@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
+
+from ragchat.text import clip_line
 
 DocStatus = Literal["indexed", "skipped", "failed"]
 
@@ -178,6 +180,18 @@ class PresignedUpload:
 
 # -- conversations -----------------------------------------------------------------------------
 Role = Literal["user", "assistant"]
+# What a document calls itself travels with every source, citation and stored message: bounded.
+TITLE_CHARS = 200
+HEADING_CHARS = 200
+HEADING_DEPTH = 8
+
+
+def clip_title(title: str) -> str:
+    return clip_line(title, TITLE_CHARS)
+
+
+def clip_heading_path(path: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(clip_line(h, HEADING_CHARS) for h in path[:HEADING_DEPTH])
 
 
 @dataclass(frozen=True)
@@ -201,6 +215,11 @@ class Source:
             "path": self.path, "headingPath": list(self.heading_path), "page": self.page,
             "snippet": self.snippet, "score": round(self.score, 6),
         }
+
+    def clipped(self) -> Source:
+        """This source with its title and heading path within their limits (sources stored before
+        titles were clipped at parse time may carry any length)."""
+        return replace(self, title=clip_title(self.title), heading_path=clip_heading_path(self.heading_path))
 
     @classmethod
     def from_dict(cls, data: dict) -> Source:
@@ -312,8 +331,9 @@ def source_of(number: int, chunk: Chunk, score: float) -> Source:
     snippet = " ".join(chunk.text.split())
     if len(snippet) > SNIPPET_CHARS:
         snippet = snippet[:SNIPPET_CHARS].rsplit(" ", 1)[0] + "…"
-    return Source(number=number, chunk_id=chunk.chunk_id, doc_id=chunk.doc_id, title=chunk.title, uri=chunk.uri,
-                  path=chunk.path, heading_path=chunk.heading_path, page=chunk.page, snippet=snippet, score=score)
+    return Source(number=number, chunk_id=chunk.chunk_id, doc_id=chunk.doc_id, title=clip_title(chunk.title),
+                  uri=chunk.uri, path=chunk.path, heading_path=clip_heading_path(chunk.heading_path), page=chunk.page,
+                  snippet=snippet, score=score)
 
 
 class SourceBook:

@@ -30,6 +30,11 @@ class DocumentTooLarge(DocumentRejected):
     """The file is over the configured size limit."""
 
 
+class DocumentTooComplex(DocumentRejected):
+    """Parsing the file would cost more than any document may: an archive that unpacks too large or
+    holds too many elements, or parsing that ran past its time budget."""
+
+
 class IngestFailed(RagchatError):
     """Reading, embedding or storing failed in a way a retry may fix (I/O, throttling, an outage)."""
 

@@ -197,6 +197,17 @@ class ConnectionStore(Protocol):
     def delete(self, connection_id: str) -> None: ...
 
 
+class AnswersInFlight(Protocol):
+    """Which connections have an answer being written: at most one per connection. In one process
+    (the local server) a set in memory (ragchat/chat/in_flight.py); across Lambda invocations it
+    needs a shared record, such as a conditional write on the connection's item."""
+
+    def claim(self, connection_id: str) -> bool:
+        """Mark an answer in flight; False if one already is."""
+
+    def release(self, connection_id: str) -> None: ...
+
+
 # -- documents entering and leaving through an API --------------------------------------------
 class DocumentFiles(Protocol):
     """Where the files of documents live, for users who add and remove them: the drop folder

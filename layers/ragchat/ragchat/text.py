@@ -40,3 +40,14 @@ def normalise_whitespace(text: str) -> str:
     """Collapse runs of spaces inside lines and runs of blank lines, keep paragraph breaks."""
     lines = [_SPACES.sub(" ", line).strip() for line in text.splitlines()]
     return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
+
+
+def clip_line(text: str, limit: int) -> str:
+    """One line of at most `limit` characters: whitespace runs collapsed, a cut marked with `…`."""
+    line = " ".join(text.split())
+    return line if len(line) <= limit else line[: limit - 1].rstrip() + "…"
+
+
+def clip_utf8(text: str, limit: int) -> str:
+    """The longest start of `text` within `limit` UTF-8 bytes (never half a character)."""
+    return text.encode("utf-8")[:limit].decode("utf-8", errors="ignore")

@@ -14,6 +14,7 @@ import time
 from typing import TYPE_CHECKING
 
 from ragchat.chat import protocol
+from ragchat.chat.in_flight import InProcessAnswers
 from ragchat.errors import (
     ClientGone,
     GenerationError,
@@ -22,7 +23,7 @@ from ragchat.errors import (
     SessionNotFound,
     Unauthenticated,
 )
-from ragchat.ports import ConnectionSink, ConnectionStore, SessionStore
+from ragchat.ports import AnswersInFlight, ConnectionSink, ConnectionStore, SessionStore
 
 if TYPE_CHECKING:
     from ragchat.chat.service import ChatService
@@ -50,12 +51,15 @@ class ConnectionLifecycle:
 
 class ChatEndpoint:
     def __init__(self, chat: ChatService, sessions: SessionStore, connections: ConnectionStore,
-                 sink: ConnectionSink):
+                 sink: ConnectionSink, in_flight: AnswersInFlight | None = None):
+        """`in_flight`: where a connection's answer in flight is marked (one at a time: a second
+        sendMessage gets a `busy` error frame); by default, in this process."""
         self.chat = chat
         self.sessions = sessions
         self.connections = connections
         self.sink = sink
         self.lifecycle = ConnectionLifecycle(connections)
+        self.in_flight = in_flight if in_flight is not None else InProcessAnswers()
 
     # -- the connection's life ---------------------------------------------------------------
     def connect(self, connection_id: str, user_id: str | None) -> None:
@@ -71,8 +75,9 @@ class ChatEndpoint:
         if not user_id:
             self._safe_send(connection_id, protocol.error_frame("unauthenticated", "connect again with a valid token"))
             return
-        request_id = protocol.request_id_of(body)
+        request_id = None
         try:
+            request_id = protocol.request_id_of(body)
             frame = protocol.parse_client_frame(body)
             request_id = frame.request_id or request_id
             self._dispatch(connection_id, user_id, frame)
@@ -107,7 +112,7 @@ class ChatEndpoint:
         if frame.action == "ping":
             send({"type": "pong", "requestId": frame.request_id})
         elif frame.action == "sendMessage":
-            self.chat.answer(user_id, frame.message, send, session_id=frame.session_id, request_id=frame.request_id)
+            self._answer(connection_id, user_id, frame, send)
         elif frame.action == "listSessions":
             send({"type": "sessions", "requestId": frame.request_id,
                   "sessions": [s.as_dict() for s in self.sessions.list_sessions(user_id)]})
@@ -119,18 +124,38 @@ class ChatEndpoint:
             for page in history_pages(self.sessions.list_messages(user_id, frame.session_id)):
                 send({"type": "history", "requestId": frame.request_id, "sessionId": frame.session_id, **page})
 
+    def _answer(self, connection_id: str, user_id: str, frame: protocol.ClientFrame, send) -> None:
+        if not self.in_flight.claim(connection_id):
+            raise ProtocolError("busy", "an answer is still being written on this connection: wait for its end")
+        try:
+            self.chat.answer(user_id, frame.message, send, session_id=frame.session_id, request_id=frame.request_id)
+        finally:
+            self.in_flight.release(connection_id)
+
+
+def _size(item: dict) -> int:
+    return len(json.dumps(item, ensure_ascii=False).encode("utf-8"))
+
+
+def history_message(stored) -> dict:
+    """One stored message as a history frame carries it: citations clipped (messages stored before
+    titles were bounded may hold any length), and a message too big for a frame shortened."""
+    message = {**stored.as_dict(), "citations": [c.clipped().as_dict() for c in stored.citations]}
+    if _size(message) <= HISTORY_FRAME_BUDGET:
+        return message
+    kept, _ = protocol.fitting([c.clipped() for c in stored.citations], HISTORY_FRAME_BUDGET // 2)
+    # at most 6 bytes a character once JSON-escaped: the content keeps within 3/8 of the budget
+    return {**message, "content": message["content"][: HISTORY_FRAME_BUDGET // 16], "truncated": True,
+            "citations": [c.as_dict() for c in kept]}
+
 
 def history_pages(messages) -> list[dict]:
     """A session's messages packed into as many history frames as the frame limit needs."""
     pages: list[list[dict]] = [[]]
     size = 0
     for stored in messages:
-        message = stored.as_dict()
-        cost = len(json.dumps(message, ensure_ascii=False).encode("utf-8"))
-        if cost > HISTORY_FRAME_BUDGET:  # one huge message: shorten its copy in the history frame
-            message = {**message, "content": message["content"][: HISTORY_FRAME_BUDGET // 8], "truncated": True,
-                       "citations": message["citations"][:5]}
-            cost = len(json.dumps(message, ensure_ascii=False).encode("utf-8"))
+        message = history_message(stored)
+        cost = _size(message)
         if pages[-1] and size + cost > HISTORY_FRAME_BUDGET:
             pages.append([])
             size = 0

@@ -15,7 +15,7 @@ from ragchat.errors import ProtocolError
 MAX_CLIENT_FRAME_BYTES = 32 * 1024  # API Gateway's frame limit; larger frames get an error frame
 MAX_MESSAGE_CHARS = 4000  # the longest question accepted (about 1,000 words)
 MAX_SERVER_FRAME_BYTES = 32 * 1024
-_ID = re.compile(r"^[A-Za-z0-9_\-:.]{1,128}$")
+_ID = re.compile(r"[A-Za-z0-9_\-:.]{1,128}")  # the whole value: fullmatch (`$` admits a final newline)
 
 ACTIONS = ("sendMessage", "getHistory", "listSessions", "deleteSession", "ping")
 
@@ -32,7 +32,7 @@ def _optional_id(body: dict, key: str) -> str | None:
     value = body.get(key)
     if value is None or value == "":
         return None
-    if not isinstance(value, str) or not _ID.match(value):
+    if not isinstance(value, str) or not _ID.fullmatch(value):
         raise ProtocolError("bad_request", f"{key} must be 1-128 letters, digits or -_:.")
     return value
 
@@ -45,6 +45,8 @@ def parse_client_frame(raw: str | bytes) -> ClientFrame:
         body = json.loads(raw)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise ProtocolError("bad_json", f"frame is not valid JSON ({exc})") from exc
+    except RecursionError as exc:  # [[[[... within the size limit: the decoder gives up, so do we
+        raise ProtocolError("bad_json", "frame is nested too deeply") from exc
     if not isinstance(body, dict):
         raise ProtocolError("bad_request", "frame must be a JSON object")
     request_id = _optional_id(body, "requestId")
@@ -69,8 +71,8 @@ def request_id_of(raw: str | bytes) -> str | None:
     try:
         body = json.loads(raw)
         value = body.get("requestId") if isinstance(body, dict) else None
-        return value if isinstance(value, str) and _ID.match(value) else None
-    except (ValueError, TypeError, UnicodeDecodeError):
+        return value if isinstance(value, str) and _ID.fullmatch(value) else None
+    except (ValueError, TypeError, UnicodeDecodeError, RecursionError):
         return None
 
 
@@ -104,19 +106,24 @@ def tool_frame(request_id: str, callId: str, name: str, input: dict, status: str
 SOURCES_BUDGET_BYTES = 24 * 1024  # the sources of one frame; the rest of the frame stays far below 32 KB
 
 
-def fit_sources(sources, first=()) -> tuple[list[dict], int]:
-    """As many sources as fit the frame budget, `first` ones (the cited) chosen first, in number
-    order; and how many were left out (a tool-using answer can gather hundreds of passages)."""
+def fitting(sources, budget: int, first=()) -> tuple[list, int]:
+    """As many sources as fit `budget` bytes of JSON, `first` ones (the cited) chosen first, in
+    number order; and how many were left out (a tool-using answer can gather hundreds of passages)."""
     ordered = list(first) + [s for s in sources if s not in first]
-    listed, used = [], 0
+    kept, used = [], 0
     for source in ordered:
-        item = source.as_dict()
-        size = len(json.dumps(item, ensure_ascii=False).encode("utf-8")) + 1
-        if used + size > SOURCES_BUDGET_BYTES:
+        size = len(json.dumps(source.as_dict(), ensure_ascii=False).encode("utf-8")) + 1
+        if used + size > budget:
             break
-        listed.append(item)
+        kept.append(source)
         used += size
-    return sorted(listed, key=lambda item: item["n"]), len(ordered) - len(listed)
+    return sorted(kept, key=lambda source: source.number), len(ordered) - len(kept)
+
+
+def fit_sources(sources, first=()) -> tuple[list[dict], int]:
+    """The sources of one frame, as dicts (see `fitting`)."""
+    kept, omitted = fitting(sources, SOURCES_BUDGET_BYTES, first)
+    return [source.as_dict() for source in kept], omitted
 
 
 def sources_frame(request_id: str, sources: list[dict], **extra) -> dict:

@@ -25,10 +25,14 @@ from ragchat.domain import Filters, GenerationRequest, Message, Session, SourceB
 from ragchat.errors import ClientGone, GenerationError, SessionNotFound
 from ragchat.ports import Generator, Retriever, SessionStore
 from ragchat.retrieval.relevance import relevance_gate
+from ragchat.text import clip_utf8
 from ragchat.tools.registry import ToolRegistry
 
 log = logging.getLogger(__name__)
 
+# A stored message stays far below DynamoDB's 400 KB item, whatever the model said or cited.
+STORED_CONTENT_BYTES = 128 * 1024
+STORED_CITATIONS_BYTES = 64 * 1024
 INTERRUPTED = "\n\n*(interrupted: the client disconnected)*"
 MODEL_FAILED = "\n\n*(the model failed before the answer was complete)*"
 
@@ -146,9 +150,11 @@ class ChatService:
 
     def _store_reply(self, turn: _Turn, content: str) -> Message:
         cited = set(turn.text.cited)
+        citations, _ = protocol.fitting([s.clipped() for s in turn.sources.sources if s.number in cited],
+                                        STORED_CITATIONS_BYTES)
         message = Message(message_id=turn.message_id, session_id=turn.session.session_id, role="assistant",
-                          content=content, created_at=time.time(), request_id=turn.request_id,
-                          citations=tuple(s for s in turn.sources.sources if s.number in cited))
+                          content=clip_utf8(content, STORED_CONTENT_BYTES), created_at=time.time(),
+                          request_id=turn.request_id, citations=tuple(citations))
         self.sessions.append_message(turn.user_id, message)
         return message
 

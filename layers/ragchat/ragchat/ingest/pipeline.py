@@ -17,13 +17,14 @@ from typing import Protocol
 from ragchat.domain import Chunk, DocStatus, DocumentRecord, IngestReport, SourceObject, stable_id
 from ragchat.errors import DocumentRejected
 from ragchat.ingest import parsers
+from ragchat.ingest.parsers.limits import ParseBudget
 from ragchat.ordering import supersedes
 from ragchat.ports import Chunker, ChunkStore, DocumentEmbedder, DocumentSource
 
 log = logging.getLogger(__name__)
 
 BATCH_CHUNKS = 256  # chunks embedded together: full batches for the model, bounded memory
-PARSER_VERSION = "parsers-v2"  # bump when parsing changes what a file yields: everything re-ingests
+PARSER_VERSION = "parsers-v3"  # bump when parsing changes what a file yields: everything re-ingests
 
 
 class Progress(Protocol):
@@ -45,8 +46,10 @@ class _Pending:
 
 class IngestPipeline:
     def __init__(self, store: ChunkStore, embedder: DocumentEmbedder, chunker: Chunker, max_file_bytes: int,
-                 batch_chunks: int = BATCH_CHUNKS):
+                 *, parse_seconds: float, batch_chunks: int = BATCH_CHUNKS):
+        """`parse_seconds`: the time budget of parsing one file; past it the file is skipped."""
         self.store = store
+        self.parse_seconds = parse_seconds
         self.embedder = embedder
         self.chunker = chunker
         self.max_file_bytes = max_file_bytes
@@ -148,12 +151,12 @@ class IngestPipeline:
         if self._already_done(existing, content_hash, obj, report, progress):
             return None
         try:
-            parsed = parsers.parse(data, obj)
+            parsed = parsers.parse(data, obj, ParseBudget(self.parse_seconds))
             chunks = self.chunker.split(parsed, obj, content_hash)
         except DocumentRejected as exc:
             self._reject(obj, str(exc), report, progress, content_hash)
             return None
-        except Exception as exc:  # a parser that gives up on these bytes will give up on them again
+        except Exception as exc:  # the chunker giving up on these bytes gives up on them again
             log.info("parsing %s failed", obj.key, exc_info=True)
             self._reject(obj, f"could not parse the file ({type(exc).__name__}: {str(exc)[:300]})", report,
                          progress, content_hash)

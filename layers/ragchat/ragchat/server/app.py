@@ -16,6 +16,7 @@ from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.requests import HTTPConnection
 
 from ragchat.documents import DocumentService
@@ -31,15 +32,13 @@ from ragchat.errors import (
     UploadTooLarge,
 )
 from ragchat.ports import ChunkStore, SessionStore
+from ragchat.server.body_limit import MULTIPART_OVERHEAD, BodyLimit, BodyTooLarge, too_large_response
+from ragchat.server.origin import SameOriginOnly
+from ragchat.server.policy import SecurityHeaders, content_security_policy
 from ragchat.server.websocket import LocalWebSocket, serve_socket
 
 log = logging.getLogger(__name__)
 STATIC = Path(__file__).parent / "static"
-# The page loads only its own scripts; it may talk to a deployed API elsewhere (configurable URLs).
-CONTENT_SECURITY_POLICY = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-    "connect-src 'self' ws: wss: http: https:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
-)
 # The most specific class listed first wins (an UploadTooLarge is also an UploadRefused).
 ERROR_STATUS: tuple[tuple[type[RagchatError], int], ...] = (
     (Unauthenticated, 401), (NotAllowed, 403), (DocumentNotFound, 404), (SessionNotFound, 404),
@@ -65,6 +64,9 @@ class HttpContext:
     max_upload_bytes: int
     chat: LocalWebSocket | None = None  # the WebSocket endpoint; on AWS, API Gateway serves it instead
     serve_page: bool = True
+    served_hosts: tuple[str, ...] = ()  # the Host names answered (the local server); empty: any (API Gateway)
+    same_origin_only: bool = False  # refuse WebSockets and state changes from other sites' pages
+    page_endpoints: tuple[str, ...] = ()  # what the page may connect to besides its own server
 
 
 def _document_dict(d) -> dict:
@@ -75,17 +77,13 @@ def _document_dict(d) -> dict:
 def create_app(context: HttpContext) -> FastAPI:
     app = FastAPI(title="ragchat", version="0.1.0", docs_url="/api/docs", openapi_url="/api/openapi.json")
 
-    @app.middleware("http")
-    async def security_headers(request: Request, call_next):
-        response = await call_next(request)
-        response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("Referrer-Policy", "no-referrer")
-        return response
-
     @app.exception_handler(RagchatError)
     async def ragchat_error(_: Request, exc: RagchatError) -> JSONResponse:
         return JSONResponse({"error": type(exc).__name__, "detail": str(exc)}, status_code=status_of(exc))
+
+    @app.exception_handler(BodyTooLarge)
+    async def body_too_large(_: Request, exc: BodyTooLarge) -> JSONResponse:
+        return too_large_response(exc)
 
     def user(request: Request) -> str:
         return context.identity(request)
@@ -158,4 +156,10 @@ def create_app(context: HttpContext) -> FastAPI:
             return FileResponse(STATIC / "index.html")
 
         app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    app.add_middleware(BodyLimit, max_bytes=context.max_upload_bytes + MULTIPART_OVERHEAD)
+    app.add_middleware(SecurityHeaders, policy=content_security_policy(context.page_endpoints))
+    if context.same_origin_only:
+        app.add_middleware(SameOriginOnly)
+    if context.served_hosts:
+        app.add_middleware(TrustedHostMiddleware, allowed_hosts=list(context.served_hosts), www_redirect=False)
     return app

@@ -3,8 +3,20 @@
 from __future__ import annotations
 
 from ragchat.bootstrap import LocalServer
+from ragchat.errors import ConfigurationError
+from ragchat.server.origin import is_loopback
 
 WS_MAX_SIZE = 4 * 1024 * 1024  # bigger than any frame the protocol accepts, so oversize gets an error frame
+
+
+def check_bind(host: str, token: str, allow_no_token: bool) -> None:
+    """Refuse to serve beyond this machine without a token: anyone who reaches the port could read,
+    upload and delete documents and read every chat."""
+    if not is_loopback(host) and not token and not allow_no_token:
+        raise ConfigurationError(
+            f"refusing to serve on {host} without a token: anyone who can reach this machine could read and "
+            "delete your documents and chats. Set RAGCHAT_LOCAL_TOKEN, or pass --allow-no-token to serve "
+            "without one anyway.")
 
 
 def serve(server: LocalServer, host: str, port: int, warm_up=None) -> None:

@@ -12,11 +12,13 @@ from dataclasses import dataclass
 from starlette.concurrency import run_in_threadpool
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
+from ragchat.chat import protocol
 from ragchat.chat.endpoint import ChatEndpoint
 from ragchat.errors import ClientGone
 
 log = logging.getLogger(__name__)
 SEND_TIMEOUT_S = 10
+MAX_FRAMES_IN_FLIGHT = 8  # per connection; a frame past them gets a `busy` error frame at once
 
 
 class LocalConnectionSink:
@@ -52,7 +54,22 @@ class LocalWebSocket:
     sockets: LocalConnectionSink
 
 
+def _text_of(message: dict) -> str:
+    body = message.get("text")
+    return body if body is not None else (message.get("bytes") or b"").decode("utf-8", errors="replace")
+
+
+def _busy_frame(body: str) -> str:
+    request_id = protocol.request_id_of(body) if len(body) <= protocol.MAX_CLIENT_FRAME_BYTES else None
+    return protocol.encode(protocol.error_frame(
+        "busy", f"over {MAX_FRAMES_IN_FLIGHT} frames are waiting on this connection: wait for their answers",
+        request_id))
+
+
 async def serve_socket(socket: WebSocket, chat: LocalWebSocket, user_id: str) -> None:
+    """One connection: each frame is handled on a worker thread, at most MAX_FRAMES_IN_FLIGHT at a
+    time; when the client leaves, frames not yet started are dropped and a running answer stops at
+    its next write (the sink raises ClientGone)."""
     connection_id = uuid.uuid4().hex
     await run_in_threadpool(chat.endpoint.connect, connection_id, user_id)
     await socket.accept()
@@ -63,9 +80,13 @@ async def serve_socket(socket: WebSocket, chat: LocalWebSocket, user_id: str) ->
             message = await socket.receive()
             if message["type"] == "websocket.disconnect":
                 break
-            body = message.get("text")
-            if body is None:
-                body = (message.get("bytes") or b"").decode("utf-8", errors="replace")
+            body = _text_of(message)
+            if len(tasks) >= MAX_FRAMES_IN_FLIGHT:
+                try:
+                    await socket.send_text(_busy_frame(body))
+                except Exception:  # the client is gone mid-burst
+                    break
+                continue
             task = asyncio.create_task(run_in_threadpool(chat.endpoint.receive, connection_id, body))
             tasks.add(task)
             task.add_done_callback(tasks.discard)
@@ -73,8 +94,9 @@ async def serve_socket(socket: WebSocket, chat: LocalWebSocket, user_id: str) ->
         pass
     finally:
         chat.sockets.detach(connection_id)
+        for task in tasks:
+            task.cancel()  # not yet on a thread: never starts; on one: ends at its next write
         await run_in_threadpool(chat.endpoint.disconnect, connection_id)
         if socket.client_state != WebSocketState.DISCONNECTED:
             with contextlib.suppress(RuntimeError):
                 await socket.close()
-        # answers in flight finish on their own: they store what was said and stop posting

@@ -1,7 +1,9 @@
 """Parsers by file type. Each turns bytes into a ParsedDocument or raises a DocumentRejected.
 
 Heavy libraries (pypdf, python-docx, BeautifulSoup, markdown-it) are imported inside the parser
-that needs them, so a Lambda only pays for the formats it actually sees.
+that needs them, so a Lambda only pays for the formats it actually sees. Whatever a parser or its
+library raises on a file's bytes, `parse` turns into a rejection with its reason: the same bytes
+would fail the same way on any retry.
 """
 
 from __future__ import annotations
@@ -9,11 +11,12 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from ragchat.domain import ParsedDocument, SourceObject
-from ragchat.errors import EmptyDocument, UnsupportedFormat
+from ragchat.errors import CorruptDocument, DocumentRejected, EmptyDocument, UnsupportedFormat
 
 from . import html, markdown, office, pdf, plain, structured
+from .limits import UNLIMITED, ParseBudget, clipped
 
-ParserFn = Callable[[bytes, SourceObject], ParsedDocument]
+ParserFn = Callable[[bytes, SourceObject, ParseBudget], ParsedDocument]
 
 PARSERS_BY_EXTENSION: dict[str, ParserFn] = {
     "md": markdown.parse,
@@ -43,6 +46,7 @@ PARSERS_BY_MEDIA_TYPE: dict[str, ParserFn] = {
 }
 
 SUPPORTED_EXTENSIONS = frozenset(PARSERS_BY_EXTENSION)
+REASON_CHARS = 300  # of a library's own message, in a rejection's reason
 
 
 def parser_for(obj: SourceObject) -> ParserFn:
@@ -55,12 +59,18 @@ def parser_for(obj: SourceObject) -> ParserFn:
     return parser
 
 
-def parse(data: bytes, obj: SourceObject) -> ParsedDocument:
-    """Parse one file; raise a DocumentRejected subclass with a readable reason if it cannot be used."""
+def parse(data: bytes, obj: SourceObject, budget: ParseBudget = UNLIMITED) -> ParsedDocument:
+    """Parse one file within `budget`; raise a DocumentRejected subclass with a readable reason if it
+    cannot be used. Titles and heading paths come back clipped (ingest/parsers/limits.py)."""
     parser = parser_for(obj)
     if not data.strip():
         raise EmptyDocument("empty file")
-    parsed = parser(data, obj)
+    try:
+        parsed = parser(data, obj, budget)
+    except DocumentRejected:
+        raise
+    except Exception as exc:  # a library giving up on these bytes (RecursionError, IndexError, ...) gives up again
+        raise CorruptDocument(f"could not parse the file ({type(exc).__name__}: {str(exc)[:REASON_CHARS]})") from exc
     if parsed.is_empty:
         raise EmptyDocument("no text found in the file")
-    return parsed
+    return clipped(parsed)

@@ -6,6 +6,7 @@ from ragchat.domain import ParsedDocument, Section, SourceObject
 from ragchat.text import normalise_whitespace
 
 from .common import decode_text, fallback_title
+from .limits import UNLIMITED, ParseBudget
 
 _HEADINGS = {"h1": 1, "h2": 2, "h3": 3, "h4": 4, "h5": 5, "h6": 6}
 _SKIP = {"script", "style", "noscript", "template", "head", "svg", "iframe", "object", "button", "select"}
@@ -16,7 +17,7 @@ _BLOCKS = {
 }
 
 
-def parse(data: bytes, obj: SourceObject) -> ParsedDocument:
+def parse(data: bytes, obj: SourceObject, budget: ParseBudget = UNLIMITED) -> ParsedDocument:
     from bs4 import BeautifulSoup, Comment, Declaration, Doctype, ProcessingInstruction
 
     soup = BeautifulSoup(decode_text(data), "html.parser")
@@ -35,6 +36,7 @@ def parse(data: bytes, obj: SourceObject) -> ParsedDocument:
     def walk(node) -> None:
         nonlocal first_h1
         for child in node.children:
+            budget.check()
             name = getattr(child, "name", None)
             if name is None:
                 if not isinstance(child, ignored_strings):

@@ -8,6 +8,7 @@ from functools import lru_cache
 from ragchat.domain import ParsedDocument, Section, SourceObject
 
 from .common import decode_text, fallback_title
+from .limits import UNLIMITED, ParseBudget
 
 _FRONT_MATTER = re.compile(r"\A---\s*\n(.*?)\n(?:---|\.\.\.)\s*(?:\n|\Z)", re.S)
 _FM_TITLE = re.compile(r"^title:\s*['\"]?(.+?)['\"]?\s*$", re.M)
@@ -95,12 +96,13 @@ class _Sections:
                 self.blocks.append(visible)
 
 
-def parse(data: bytes, obj: SourceObject) -> ParsedDocument:
+def parse(data: bytes, obj: SourceObject, budget: ParseBudget = UNLIMITED) -> ParsedDocument:
     front_title, text = _front_matter(decode_text(data))
     collected = _Sections()
     tokens = _parser().parse(text)
     i = 0
     while i < len(tokens):
+        budget.check()
         tok = tokens[i]
         if tok.type == "heading_open":  # heading_open, inline, heading_close
             collected.heading(int(tok.tag[1]), _inline_text(tokens[i + 1]))

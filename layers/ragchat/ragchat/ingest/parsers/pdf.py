@@ -10,9 +10,10 @@ from ragchat.errors import CorruptDocument
 from ragchat.text import normalise_whitespace
 
 from .common import fallback_title
+from .limits import UNLIMITED, ParseBudget
 
 
-def parse(data: bytes, obj: SourceObject) -> ParsedDocument:
+def parse(data: bytes, obj: SourceObject, budget: ParseBudget = UNLIMITED) -> ParsedDocument:
     from pypdf import PdfReader
     from pypdf.errors import PdfReadError
 
@@ -23,6 +24,7 @@ def parse(data: bytes, obj: SourceObject) -> ParsedDocument:
             raise CorruptDocument("the PDF is encrypted with a password")
         sections = []
         for number, page in enumerate(reader.pages, start=1):
+            budget.check()
             text = normalise_whitespace(page.extract_text() or "")
             if text:
                 sections.append(Section(text=text, page=number))

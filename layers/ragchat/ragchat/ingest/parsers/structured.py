@@ -10,6 +10,7 @@ from ragchat.domain import ParsedDocument, Section, SourceObject
 from ragchat.errors import CorruptDocument
 
 from .common import decode_text, fallback_title
+from .limits import UNLIMITED, ParseBudget
 
 RECORDS_PER_SECTION = 25
 
@@ -23,15 +24,19 @@ def _group(lines: list[str], label: str) -> tuple[Section, ...]:
     return tuple(sections)
 
 
-def parse_csv(data: bytes, obj: SourceObject) -> ParsedDocument:
+def parse_csv(data: bytes, obj: SourceObject, budget: ParseBudget = UNLIMITED) -> ParsedDocument:
     text = decode_text(data)
     sample = text[:16384]
     try:
         dialect = csv.Sniffer().sniff(sample, delimiters=",;\t|")
     except csv.Error:
         dialect = csv.excel_tab if obj.extension == "tsv" else csv.excel
+    rows = []
     try:
-        rows = [row for row in csv.reader(io.StringIO(text), dialect) if any(cell.strip() for cell in row)]
+        for row in csv.reader(io.StringIO(text), dialect):
+            budget.check()
+            if any(cell.strip() for cell in row):
+                rows.append(row)
     except csv.Error as exc:
         raise CorruptDocument(f"unreadable CSV ({exc})") from exc
     if not rows:
@@ -66,36 +71,41 @@ def _flatten(value, prefix: str = "") -> list[str]:
     return [f"{prefix}: {value}" if prefix else str(value)]
 
 
-def _records_document(values: list, obj: SourceObject, doc_type: str) -> ParsedDocument:
-    lines = ["\n".join(_flatten(v)) for v in values]
+def _records_document(values: list, obj: SourceObject, doc_type: str, budget: ParseBudget) -> ParsedDocument:
+    lines = []
+    for value in values:
+        budget.check()
+        lines.append("\n".join(_flatten(value)))
     return ParsedDocument(title=fallback_title(obj), sections=_group([x for x in lines if x], "Records"),
                           doc_type=doc_type)
 
 
-def parse_json(data: bytes, obj: SourceObject) -> ParsedDocument:
+def parse_json(data: bytes, obj: SourceObject, budget: ParseBudget = UNLIMITED) -> ParsedDocument:
     try:
         value = json.loads(decode_text(data))
     except json.JSONDecodeError as exc:
         raise CorruptDocument(f"invalid JSON ({exc})") from exc
     if isinstance(value, list):
-        return _records_document(value, obj, "json")
+        return _records_document(value, obj, "json", budget)
     if isinstance(value, dict):
         title = value.get("title") if isinstance(value.get("title"), str) else None
-        sections = tuple(
-            Section(text="\n".join(lines), heading_path=(str(key),))
-            for key, item in value.items()
-            if (lines := _flatten(item, str(key)))
-        )
-        return ParsedDocument(title=obj.title or title or fallback_title(obj), sections=sections, doc_type="json")
+        sections = []
+        for key, item in value.items():
+            budget.check()
+            if lines := _flatten(item, str(key)):
+                sections.append(Section(text="\n".join(lines), heading_path=(str(key),)))
+        return ParsedDocument(title=obj.title or title or fallback_title(obj), sections=tuple(sections),
+                              doc_type="json")
     return ParsedDocument(title=fallback_title(obj), sections=(Section(text=str(value)),), doc_type="json")
 
 
-def parse_jsonl(data: bytes, obj: SourceObject) -> ParsedDocument:
+def parse_jsonl(data: bytes, obj: SourceObject, budget: ParseBudget = UNLIMITED) -> ParsedDocument:
     values = []
     for number, line in enumerate(decode_text(data).splitlines(), start=1):
+        budget.check()
         if line.strip():
             try:
                 values.append(json.loads(line))
             except json.JSONDecodeError as exc:
                 raise CorruptDocument(f"invalid JSON on line {number} ({exc.msg})") from exc
-    return _records_document(values, obj, "json")
+    return _records_document(values, obj, "json", budget)

@@ -9,22 +9,33 @@ function defaultWsUrl() {
   const scheme = location.protocol === "https:" ? "wss:" : "ws:";
   return `${scheme}//${location.host}/ws`;
 }
+// Endpoints and token come only from the settings panel (saved in this origin's storage), never
+// from the page's URL: a link must not be able to send the saved token to a server it names.
 function settings() {
-  const params = new URLSearchParams(location.search);
   return {
-    wsUrl: params.get("ws") || store.getItem("ragchat.wsUrl") || defaultWsUrl(),
-    apiUrl: (params.get("api") || store.getItem("ragchat.apiUrl") || "").replace(/\/$/, ""),
-    token: params.get("token") || store.getItem("ragchat.token") || "",
+    wsUrl: store.getItem("ragchat.wsUrl") || defaultWsUrl(),
+    apiUrl: (store.getItem("ragchat.apiUrl") || "").replace(/\/$/, ""),
+    token: store.getItem("ragchat.token") || "",
   };
 }
 function setStatus(text, stateName) { const s = $("status"); s.textContent = text; s.dataset.state = stateName; }
 function notice(text) { $("notice").textContent = text || ""; }
 function newId() { return (crypto.randomUUID ? crypto.randomUUID() : String(Date.now()) + Math.random()).replace(/[^A-Za-z0-9-]/g, ""); }
 
-// Markdown is rendered by marked and sanitised by DOMPurify: text from documents never runs as code.
+// Markdown is rendered by marked and sanitised by DOMPurify: text from documents never runs as code,
+// and model output (which a document can steer) never becomes a form, a control, a style, or an
+// id or name that shadows the page's own elements (SANITIZE_NAMED_PROPS prefixes them).
+const SANITIZE = {
+  USE_PROFILES: { html: true },
+  ADD_ATTR: ["data-n"],
+  FORBID_TAGS: ["form", "input", "textarea", "button", "select", "option", "optgroup", "fieldset", "label",
+    "datalist", "output", "dialog", "style", "link", "meta", "base", "iframe", "frame", "object", "embed"],
+  FORBID_ATTR: ["style", "form", "formaction", "action", "autofocus", "tabindex", "accesskey"],
+  SANITIZE_NAMED_PROPS: true,
+};
 function renderMarkdown(text) {
   const withCitations = text.replace(/(^|[^\w\]])\[(\d{1,3})\]/g, (m, pre, n) => `${pre}<a class="cite" data-n="${n}">[${n}]</a>`);
-  return DOMPurify.sanitize(marked.parse(withCitations), { ADD_ATTR: ["data-n"] });
+  return DOMPurify.sanitize(marked.parse(withCitations), SANITIZE);
 }
 
 function addMessage(role, text) {
