@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import threading
@@ -30,6 +31,7 @@ class FakeBedrock:
         self.chat_model, self.embedding_model = chat_model, embedding_model
         self.calls: list[tuple[str, str]] = []
         self._throttle = self._deny = self.refused = 0
+        self.stream_delay_s = 0.0  # how long ConverseStream takes before it answers
         self._lock = threading.Lock()
         self._hasher = FakeHashingEmbedder(dimension=1024)
 
@@ -79,6 +81,7 @@ class FakeBedrock:
             if refused:
                 return refused
             body = json.loads(await request.body())
+            await asyncio.sleep(self.stream_delay_s)
             return Response(b"".join(self._reply(body)), media_type="application/vnd.amazon.eventstream")
 
         return app

@@ -128,6 +128,24 @@ def test_rehearsal_chat_over_the_websocket_api(stack, token):
     stack.api.disconnect(connection)
 
 
+def test_rehearsal_one_answer_at_a_time_per_connection(stack, token):
+    """Each frame is answered by its own asynchronous invocation, in another environment: the one
+    answer per connection rule must hold across them, not in one process's memory."""
+    connection = stack.api.connect(token)
+    stack.bedrock.stream_delay_s = 1.0
+    try:
+        for request_id in ("first", "second"):
+            stack.api.send(connection, json.dumps({"action": "sendMessage", "requestId": request_id,
+                                                   "message": "How often does the password rotate?"}))
+        frames = stack.api.connections[connection].frames
+        ends = wait_for(lambda: (done := {f["requestId"]: f for f in frames if f["type"] in ("end", "error")})
+                        and len(done) == 2 and done, 60)
+    finally:
+        stack.bedrock.stream_delay_s = 0.0
+    assert sorted((f["type"], f.get("code")) for f in ends.values()) == [("end", None), ("error", "busy")]
+    stack.api.disconnect(connection)
+
+
 def test_rehearsal_replace_delete_and_upload_again(stack, token):
     key = "runbooks/rotation.md"
     wait_for(lambda: chunks_of(stack, key))

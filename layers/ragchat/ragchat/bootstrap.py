@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from ragchat.config import Settings
 from ragchat.errors import ConfigurationError
 from ragchat.ports import (
+    AnswersInFlight,
     ChunkStore,
     ConnectionSink,
     ConnectionStore,
@@ -180,10 +181,11 @@ def build_chat(core: Core, *, generator: Generator | None = None, sessions: Sess
 
 
 def build_endpoint(chat: ChatService, sessions: SessionStore, connections: ConnectionStore,
-                   sink: ConnectionSink) -> ChatEndpoint:
+                   sink: ConnectionSink, in_flight: AnswersInFlight | None = None) -> ChatEndpoint:
+    """`in_flight`: where answers in flight are marked (default: in this process)."""
     from ragchat.chat.endpoint import ChatEndpoint
 
-    return ChatEndpoint(chat, sessions, connections, sink)
+    return ChatEndpoint(chat, sessions, connections, sink, in_flight)
 
 
 # -- the local server --------------------------------------------------------------------------
@@ -252,12 +254,15 @@ def build_websocket_function(settings: Settings, *, core: Core | None = None, ge
 
     if not settings.sessions_table and (sessions is None or once is None):
         raise ConfigurationError("RAGCHAT_SESSIONS_TABLE is required for the chat function")
+    in_flight = None  # injected connections: answers in flight are tracked in this process
     if connections is None:
-        from ragchat.adapters.aws.dynamodb_connections import DynamoDbConnectionStore
+        from ragchat.adapters.aws.dynamodb_connections import DynamoDbAnswersInFlight, DynamoDbConnectionStore
 
         if not settings.connections_table:
             raise ConfigurationError("RAGCHAT_CONNECTIONS_TABLE is required for the chat function")
         connections = DynamoDbConnectionStore(settings.connections_table)
+        # each frame is answered by its own invocation: one answer per connection needs a shared lease
+        in_flight = DynamoDbAnswersInFlight(settings.connections_table)
     if sink_for is None:
         from ragchat.adapters.aws.apigw_sink import ApiGatewayConnectionSink
 
@@ -286,7 +291,7 @@ def build_websocket_function(settings: Settings, *, core: Core | None = None, ge
     def endpoint_for(url: str) -> ChatEndpoint:
         if url not in endpoints:
             chat, chat_sessions = parts()
-            endpoints[url] = build_endpoint(chat, chat_sessions, connections, sink_for(url))
+            endpoints[url] = build_endpoint(chat, chat_sessions, connections, sink_for(url), in_flight)
         return endpoints[url]
 
     return WebSocketFunction(ConnectionLifecycle(connections), endpoint_for, answer_later, once)
