@@ -102,10 +102,36 @@ def test_cli_eval_retrieval_on_a_small_beir_dataset(cli, tmp_path):
     (dataset / "qrels" / "test.tsv").write_text("query-id\tcorpus-id\tscore\nq1\td1\t1\nq2\td2\t1\n")
     _code, out = cli("eval", "retrieval", "--dataset", str(dataset), "--json")
     result = json.loads(out)
-    for mode in ("bm25", "dense", "hybrid"):
-        assert result[mode]["ndcg@10"] == pytest.approx(1.0)
-        assert result[mode]["recall@100"] == 1.0
+    assert list(result["stages"]) == ["bm25", "dense", "hybrid", "hybrid (rrf)"]
+    for row in result["stages"].values():
+        assert row["ndcg@10"] == pytest.approx(1.0) and row["recall@100"] == 1.0
+        assert 0 < row["latency_p50_ms"] <= row["latency_p95_ms"]
     assert result["ingest"]["documents"] == 3
+
+
+def test_cli_eval_retrieval_on_a_folder_with_questions(cli, tmp_path):
+    corpus = tmp_path / "docs"
+    (corpus / "geo").mkdir(parents=True)
+    (corpus / "geo" / "volcanoes.md").write_text("# Volcanoes\n\nLava erupts from volcanoes when magma rises.\n")
+    (corpus / "geo" / "glaciers.md").write_text("# Glaciers\n\nGlaciers are slow rivers of ice that carve valleys.\n")
+    questions = tmp_path / "questions.jsonl"
+    questions.write_text("\n".join(json.dumps(q) for q in [
+        {"id": "q1", "question": "where does lava come from", "relevant": ["geo/volcanoes.md"]},
+        {"id": "q2", "question": "what carves valleys", "relevant": ["geo/glaciers.md"]}]))
+    _code, out = cli("eval", "retrieval", "--corpus", str(corpus), "--questions", str(questions), "--json")
+    result = json.loads(out)
+    assert result["stages"]["hybrid"]["ndcg@10"] == pytest.approx(1.0)
+    assert result["dataset"] == {"name": "questions", "queries": 2, "corpus": 2, "relevant_not_in_corpus": []}
+
+
+def test_cli_eval_retrieval_refuses_questions_about_another_corpus(cli, tmp_path, capsys):
+    corpus = tmp_path / "docs"
+    corpus.mkdir()
+    (corpus / "a.md").write_text("# A\n\nSome text.\n")
+    questions = tmp_path / "questions.jsonl"
+    questions.write_text(json.dumps({"id": "q1", "question": "anything", "relevant": ["elsewhere/b.md"]}))
+    assert main(["eval", "retrieval", "--corpus", str(corpus), "--questions", str(questions)]) == 1
+    assert "none of the relevant documents is in the corpus" in capsys.readouterr().err
 
 
 def test_cli_eval_rejects_a_folder_that_is_not_beir(cli, tmp_path, capsys):

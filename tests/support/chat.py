@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from ragchat.bootstrap import chat_settings, loop_limits
+from ragchat.bootstrap import build_fusion, chat_settings, loop_limits
 from ragchat.chat.service import ChatService
 from ragchat.config import Settings
 from ragchat.retrieval.retriever import HybridRetriever
@@ -12,7 +12,7 @@ from ragchat.retrieval.retriever import HybridRetriever
 
 def retriever_over(store, embedder, **overrides) -> HybridRetriever:
     settings = replace(Settings(), **overrides)
-    return HybridRetriever(store, embedder, candidates=settings.retrieval_candidates, rrf_k=settings.rrf_k)
+    return HybridRetriever(store, embedder, candidates=settings.retrieval_candidates, fusion=build_fusion(settings))
 
 
 def chat_service(retriever, generator, sessions, tools=None, **overrides) -> ChatService:

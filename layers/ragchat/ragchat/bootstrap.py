@@ -25,6 +25,7 @@ from ragchat.ports import (
     DocumentSource,
     Embedder,
     Generator,
+    Reranker,
     SessionStore,
 )
 
@@ -36,7 +37,7 @@ if TYPE_CHECKING:
     from ragchat.chat.service import ChatService, ChatSettings
     from ragchat.chat.tool_loop import LoopLimits
     from ragchat.ingest.pipeline import IngestPipeline
-    from ragchat.retrieval.retriever import HybridRetriever
+    from ragchat.retrieval.retriever import Fusion, HybridRetriever, Reranking
     from ragchat.server.watcher import FolderWatcher
     from ragchat.tools.registry import ToolRegistry
 
@@ -105,8 +106,43 @@ def build_core(settings: Settings, *, store: ChunkStore | None = None, embedder:
     chunker = StructuredChunker(settings.chunk_tokens, settings.chunk_overlap)
     pipeline = IngestPipeline(store, embedder, chunker, max_file_bytes=settings.max_file_bytes,
                               parse_seconds=settings.max_parse_seconds)
-    retriever = HybridRetriever(store, embedder, candidates=settings.retrieval_candidates, rrf_k=settings.rrf_k)
+    retriever = HybridRetriever(store, embedder, candidates=settings.retrieval_candidates,
+                                fusion=build_fusion(settings), reranking=build_reranking(settings))
     return Core(settings, store, embedder, pipeline, retriever)
+
+
+def build_fusion(settings: Settings) -> Fusion:
+    from ragchat.retrieval.retriever import Fusion
+
+    try:
+        return Fusion(settings.fusion, settings.fusion_dense_weight, settings.rrf_k)
+    except ValueError as exc:
+        raise ConfigurationError(f"RAGCHAT_FUSION / RAGCHAT_FUSION_DENSE_WEIGHT: {exc}") from exc
+
+
+def build_reranking(settings: Settings, *, reranker: Reranker | None = None) -> Reranking | None:
+    """The rerank stage the settings name (RAGCHAT_RERANKER), or None: off by default."""
+    from ragchat.retrieval.retriever import Reranking
+
+    if reranker is None:
+        if settings.reranker == "":
+            return None
+        if settings.reranker == "bedrock":
+            from ragchat.adapters.aws.bedrock_reranker import DEFAULT_MODEL, BedrockReranker
+
+            reranker = BedrockReranker(settings.rerank_model or DEFAULT_MODEL, region=settings.aws_region or None,
+                                       timeout_s=settings.rerank_budget_ms / 1000)
+        elif settings.reranker == "http":
+            from ragchat.adapters.http_reranker import HttpReranker
+
+            if not settings.rerank_url:
+                raise ConfigurationError("RAGCHAT_RERANKER=http needs RAGCHAT_RERANK_URL (the endpoint's base URL)")
+            reranker = HttpReranker(settings.rerank_url, settings.rerank_model, settings.rerank_api_key)
+        else:
+            raise ConfigurationError(f"RAGCHAT_RERANKER={settings.reranker!r} is not one of: (empty), bedrock, http")
+    if settings.rerank_candidates < 2 or settings.rerank_budget_ms <= 0:
+        raise ConfigurationError("RAGCHAT_RERANK_CANDIDATES must be at least 2 and RAGCHAT_RERANK_BUDGET_MS positive")
+    return Reranking(reranker, candidates=settings.rerank_candidates, budget_s=settings.rerank_budget_ms / 1000)
 
 
 # -- the chat ----------------------------------------------------------------------------------

@@ -126,29 +126,41 @@ def cmd_documents(args: argparse.Namespace) -> int:
 
 
 def cmd_eval_retrieval(args: argparse.Namespace) -> int:
-    from ragchat.evaluation.beir import load_beir
-    from ragchat.evaluation.retrieval import evaluate
+    from ragchat.evaluation.retrieval import evaluate, load_questions, stages_of
 
-    dataset = load_beir(args.dataset, args.split)
+    if bool(args.dataset) == bool(args.corpus):
+        raise ConfigurationError("give either --dataset (a BEIR folder) or --corpus with --questions")
+    if args.dataset:
+        from ragchat.evaluation.beir import BeirCorpusSource, beir_questions, load_beir
+
+        dataset = load_beir(args.dataset, args.split)
+        source, questions = BeirCorpusSource(dataset), beir_questions(dataset)
+    else:
+        from ragchat.adapters.local.folder import FolderSource
+
+        if not args.questions:
+            raise ConfigurationError("--corpus needs --questions (a JSON-lines file of {id, question, relevant})")
+        source, questions = FolderSource(args.corpus), load_questions(args.questions)
     settings = _settings(args)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="eval-", dir=settings.data_dir) as scratch:
-        bar = _Bar(f"ingest {dataset.name}")
+        bar = _Bar(f"ingest {questions.name}")
         try:
             core = _core(args, replace(settings, data_dir=Path(scratch)))
-            result = evaluate(core.pipeline, core.retriever, dataset, progress=bar)
+            result = evaluate(core.pipeline, stages_of(core.retriever), source, questions, progress=bar)
         finally:
             bar.close()
     if args.json:
         print(json.dumps(result))
         return 0
     ingest = result["ingest"]
-    print(f"{dataset.name} ({args.split}): {len(dataset.queries)} queries, {ingest['documents']} documents, "
+    print(f"{questions.name}: {len(questions.queries)} queries, {ingest['documents']} documents, "
           f"{ingest['chunks']} chunks, ingest {ingest['seconds']} s")
-    print(f"{'mode':<8} {'nDCG@10':>8} {'R@100':>8} {'p50 ms':>8} {'p95 ms':>8}")
-    for mode in ("bm25", "dense", "hybrid"):
-        row = result[mode]
-        print(f"{mode:<8} {row['ndcg@10']:>8.4f} {row['recall@100']:>8.4f} "
+    if result["dataset"]["relevant_not_in_corpus"]:
+        print(f"warning: {len(result['dataset']['relevant_not_in_corpus'])} relevant documents are not in the corpus")
+    print(f"{'stage':<14} {'nDCG@10':>8} {'R@100':>8} {'p50 ms':>8} {'p95 ms':>8}")
+    for stage, row in result["stages"].items():
+        print(f"{stage:<14} {row['ndcg@10']:>8.4f} {row['recall@100']:>8.4f} "
               f"{row['latency_p50_ms']:>8.1f} {row['latency_p95_ms']:>8.1f}")
     return 0
 
@@ -313,10 +325,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     evaluation = commands.add_parser("eval", help="measure quality")
     eval_kinds = evaluation.add_subparsers(dest="kind", required=True)
-    retrieval = eval_kinds.add_parser("retrieval", parents=[common], help="BM25, dense and hybrid on a BEIR dataset")
-    retrieval.add_argument("--dataset", required=True, metavar="DIR",
-                           help="folder with corpus.jsonl, queries.jsonl, qrels/")
+    retrieval = eval_kinds.add_parser("retrieval", parents=[common],
+                                      help="retrieval stages side by side: a BEIR dataset, or a folder and questions")
+    retrieval.add_argument("--dataset", metavar="DIR", help="a BEIR folder: corpus.jsonl, queries.jsonl, qrels/")
     retrieval.add_argument("--split", default="test")
+    retrieval.add_argument("--corpus", metavar="DIR", help="a folder of documents (with --questions)")
+    retrieval.add_argument("--questions", metavar="FILE",
+                           help="JSON lines: {id, question, relevant: [paths relative to --corpus]}")
     retrieval.add_argument("--json", action="store_true", help="print one JSON object")
     retrieval.set_defaults(func=cmd_eval_retrieval)
     return parser

@@ -34,7 +34,15 @@ class Settings:
     embed_batch_size: int = 32
     # -- retrieval --
     retrieval_candidates: int = 100  # depth of each arm before fusion
-    rrf_k: int = 60
+    fusion: str = "convex"  # convex: scores normalised per arm and combined (docs/retrieval.md); rrf: by rank
+    fusion_dense_weight: float = 0.8  # convex: the vector arm's weight (the keyword arm has the rest)
+    rrf_k: int = 60  # rrf: the constant of reciprocal rank fusion
+    reranker: str = ""  # empty: off; bedrock: Bedrock's Rerank API; http: a Cohere-style /v1/rerank endpoint
+    rerank_model: str = ""  # bedrock: amazon.rerank-v1:0 unless set; http: the model name the endpoint knows
+    rerank_url: str = ""  # http: the endpoint's base URL (e.g. http://127.0.0.1:8080)
+    rerank_api_key: str = ""  # http: sent as a Bearer token when set
+    rerank_candidates: int = 20  # the top fused hits the reranker orders
+    rerank_budget_ms: int = 1500  # past this the fused order stands (also on any reranker failure)
     # -- chat --
     generator: str = "extractive"  # extractive | openai | bedrock | langchain
     openai_base_url: str = "http://127.0.0.1:11434/v1"  # Ollama's; vLLM and llama.cpp's server work too

@@ -123,6 +123,18 @@ class Retriever(Protocol):
     ) -> list[ScoredChunk]: ...
 
 
+class Reranker(Protocol):
+    """A second opinion on the top fused candidates (a cross-encoder behind an API): Bedrock's
+    Rerank on AWS, any Cohere-style /v1/rerank endpoint locally. The retriever gives it a latency
+    budget and keeps the fused order when it fails or is late."""
+
+    name: str
+
+    def rerank(self, query: str, passages: Sequence[str], timeout_s: float) -> list[float]:
+        """One relevance score per passage, in the passages' order (higher is more relevant).
+        Raises on any failure; `timeout_s` bounds the call."""
+
+
 class SessionStore(Protocol):
     """Conversations, one item per message, always scoped to the user who owns them.
 

@@ -16,7 +16,7 @@ from aws_lambda_powertools.utilities.data_classes.api_gateway_authorizer_event i
 )
 
 logger = Logger(child=True)
-metrics = Metrics()
+metrics = Metrics(namespace="ragchat")
 
 
 class TokenVerifier:

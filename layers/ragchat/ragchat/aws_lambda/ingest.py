@@ -23,7 +23,7 @@ from ragchat.ordering import order_of
 from ragchat.ports import DocumentSource
 
 logger = Logger(child=True)
-metrics = Metrics()  # Powertools shares one metric set: the handler's @log_metrics flushes these
+metrics = Metrics(namespace="ragchat")  # Powertools shares one metric set: the handler's @log_metrics flushes these
 
 
 def s3_event_of(body: dict, record: SQSRecord) -> S3Event | None:

@@ -68,3 +68,10 @@ class BeirCorpusSource:
 
     def read(self, obj: SourceObject) -> bytes:
         return self.dataset.corpus[obj.key][1].encode("utf-8")
+
+
+def beir_questions(dataset: BeirDataset):
+    """The dataset's judged queries as an evaluation's question set."""
+    from ragchat.evaluation.retrieval import QuestionSet
+
+    return QuestionSet(dataset.name, dataset.queries, dataset.qrels)
