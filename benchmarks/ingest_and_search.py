@@ -8,7 +8,10 @@ overhead (parsing, chunking, hashing, SQLite writes). Target: <= 1.25x.
 
 Part 2 fills a fresh store with N synthetic chunks (words drawn with Zipf's law from the SciFact
 vocabulary, random unit vectors) and times BM25, dense and hybrid searches, each including what
-that mode really pays per query (the query embedding for dense and hybrid). Target: hybrid p50 < 30 ms.
+that mode really pays per query: the query embedding for dense and hybrid, never from the
+embedder's cache of recent questions. Hybrid is timed twice side by side, with its arms one after
+the other and (the product's way) at the same time, then with a rerank stage whose FAKE reranker
+answers in a fixed 30 ms. Target: hybrid p50 < 20 ms.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ from ragchat.config import Settings
 from ragchat.domain import Chunk, DocumentRecord
 from ragchat.evaluation.beir import BeirCorpusSource, load_beir
 from ragchat.evaluation.metrics import percentile
+from ragchat.retrieval.retriever import HybridRetriever, Reranking
 
 DEFAULT_SCIFACT = ROOT.parent / "shared" / "datasets" / "scifact"
 
@@ -53,6 +57,41 @@ class TimedEmbedder:
 
     def embed_query(self, text):
         return self.inner.embed_query(text)
+
+
+class UncachedQueries:
+    """The embedder, with every query embedded afresh (as a new question is in real use): the
+    embedder's cache of recent questions would otherwise serve every repeat of the benchmark's."""
+
+    def __init__(self, inner):
+        self.inner, self.model_id, self.dimension = inner, inner.model_id, inner.dimension
+
+    def embed_query(self, text):
+        return self.inner.embed_documents([text])[0]
+
+    def score_vectors(self, matrix, query):
+        return self.inner.score_vectors(matrix, query)
+
+
+class ArmsInTurn(HybridRetriever):
+    """The hybrid retriever as it was: the keyword arm, then the query embedding and the vector arm."""
+
+    def _arms(self, query, depth, filters):
+        keyword = self.store.keyword_search(query, depth, filters)
+        return {"bm25": keyword, "dense": self.store.vector_search(self.embedder.embed_query(query), depth, filters)}
+
+
+class FixedLatencyReranker:
+    """A FAKE reranker that takes a fixed time and keeps the order it was given."""
+
+    name = "fixed-latency"
+
+    def __init__(self, seconds: float):
+        self.seconds = seconds
+
+    def rerank(self, query, passages, timeout_s):
+        time.sleep(self.seconds)
+        return [float(len(passages) - i) for i in range(len(passages))]
 
 
 def ingest_overhead(dataset_dir: Path, embedder, scratch: Path) -> dict:
@@ -120,7 +159,12 @@ def search_latency(dataset_dir: Path, embedder, scratch: Path, n_chunks: int, n_
     store = SqliteChunkStore(scratch / "synthetic" / "ragchat.db", vector_scorer=embedder.score_vectors)
     store.ensure_embedding_space(embedder.model_id, embedder.dimension)
     fill_seconds = fill_synthetic(store, n_chunks, vocabulary(dataset_dir), embedder.dimension)
+    embedder = UncachedQueries(embedder)
     services = build_core(Settings(data_dir=scratch / "synthetic"), store=store, embedder=embedder)
+    retriever = services.retriever
+    in_turn = ArmsInTurn(store, embedder, retriever.candidates, retriever.fusion)
+    reranked = HybridRetriever(store, embedder, retriever.candidates, retriever.fusion,
+                               Reranking(FixedLatencyReranker(0.030), candidates=20, budget_s=1.0))
 
     queries_file = dataset_dir / "queries.jsonl"
     if queries_file.is_file():
@@ -133,9 +177,14 @@ def search_latency(dataset_dir: Path, embedder, scratch: Path, n_chunks: int, n_
     services.retriever.search(queries[0], k=10)  # the first search builds the in-memory indexes
     first_search_s = time.perf_counter() - started
     rows = {}
-    timings = {"query embedding": embedder.embed_query}
-    for mode in ("bm25", "dense", "hybrid"):
-        timings[mode] = lambda q, mode=mode: services.retriever.search(q, k=10, mode=mode)
+    timings = {
+        "query embedding": embedder.embed_query,
+        "bm25": lambda q: retriever.search(q, k=10, mode="bm25"),
+        "dense": lambda q: retriever.search(q, k=10, mode="dense"),
+        "hybrid, arms in turn": lambda q: in_turn.search(q, k=10),
+        "hybrid": lambda q: retriever.search(q, k=10),
+        "hybrid + rerank (fake, 30 ms)": lambda q: reranked.search(q, k=10),
+    }
     for name, run in timings.items():
         latencies = []
         for query in queries:
@@ -183,10 +232,10 @@ def main() -> int:
     s = results["search"]
     print(f"\nSearch latency, k=10, {s['chunks']} chunks in the store, {s['queries']} queries "
           f"(store filled in {s['fill_s']:.0f} s)")
-    print(f"| {'mode':<16} | {'p50 ms':>7} | {'p95 ms':>7} |\n|{'-' * 18}|{'-' * 9}|{'-' * 9}|")
+    print(f"| {'mode':<30} | {'p50 ms':>7} | {'p95 ms':>7} |\n|{'-' * 32}|{'-' * 9}|{'-' * 9}|")
     for name, row in s["latency"].items():
-        print(f"| {name:<16} | {row['p50_ms']:>7.1f} | {row['p95_ms']:>7.1f} |")
-    print("target: hybrid p50 < 30 ms (hybrid and dense include the query embedding)")
+        print(f"| {name:<30} | {row['p50_ms']:>7.1f} | {row['p95_ms']:>7.1f} |")
+    print("target: hybrid p50 < 20 ms (hybrid and dense include the query embedding, never cached)")
     print(f"first search after opening the store (builds the in-memory indexes): {s['first_search_s']:.1f} s")
     return 0
 
