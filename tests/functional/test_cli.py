@@ -148,3 +148,20 @@ def test_cli_console_script_runs_in_a_fresh_process(tmp_path, docs):
     result = subprocess.run([sys.executable, "-m", "ragchat.cli", "search", "office cat", "--data", env_data],
                             capture_output=True, text=True, timeout=300, check=False)
     assert result.returncode == 0 and "pets.txt" in result.stdout
+
+
+def test_embedder_forgets_its_recent_questions_when_asked(real_embedder):
+    """`ragchat eval retrieval` empties the cache before each stage, so no stage is timed on the
+    query embeddings the one before it computed."""
+    calls = []
+    encode = real_embedder.embed_documents
+    real_embedder.embed_documents = lambda texts: calls.append(list(texts)) or encode(texts)
+    try:
+        real_embedder.embed_query("how do glaciers carve valleys")
+        real_embedder.embed_query("how do glaciers carve valleys")
+        assert len(calls) == 1
+        real_embedder.forget_queries()
+        real_embedder.embed_query("how do glaciers carve valleys")
+        assert len(calls) == 2
+    finally:
+        del real_embedder.embed_documents

@@ -36,3 +36,4 @@ def test_template_and_settings_name_the_same_default_models(template):
     defaults = Settings()
     assert template["Parameters"]["ChatModelId"]["Default"] == defaults.bedrock_model_id
     assert template["Parameters"]["EmbeddingModelId"]["Default"] == defaults.bedrock_embedding_model
+    assert float(template["Parameters"]["FusionDenseWeight"]["Default"]) == defaults.fusion_dense_weight

@@ -147,7 +147,8 @@ def cmd_eval_retrieval(args: argparse.Namespace) -> int:
         bar = _Bar(f"ingest {questions.name}")
         try:
             core = _core(args, replace(settings, data_dir=Path(scratch)))
-            result = evaluate(core.pipeline, stages_of(core.retriever), source, questions, progress=bar)
+            result = evaluate(core.pipeline, stages_of(core.retriever), source, questions, progress=bar,
+                              before_stage=getattr(core.embedder, "forget_queries", None))
         finally:
             bar.close()
     if args.json:
@@ -162,6 +163,29 @@ def cmd_eval_retrieval(args: argparse.Namespace) -> int:
     for stage, row in result["stages"].items():
         print(f"{stage:<14} {row['ndcg@10']:>8.4f} {row['recall@100']:>8.4f} "
               f"{row['latency_p50_ms']:>8.1f} {row['latency_p95_ms']:>8.1f}")
+    return 0
+
+
+def cmd_calibrate_fusion(args: argparse.Namespace) -> int:
+    from ragchat.evaluation.calibration import calibrate
+
+    settings = _settings(args)
+    core = _core(args, settings)
+    if core.store.count_chunks() == 0:
+        raise ConfigurationError("the store is empty: ingest the corpus first (ragchat ingest)")
+    result = calibrate(core.store, core.embedder, settings.fusion_dense_weight, questions=args.questions)
+    if not result.questions:
+        raise ConfigurationError("no document has two chunks and a sentence of its own: nothing to calibrate on")
+    print(f"{result.questions} pseudo-questions drawn from the store; nDCG@10 by dense weight:")
+    for weight, ndcg in result.curve.items():
+        best = max(result.curve, key=result.curve.get)
+        marks = " <- current" * (weight == result.current) + " <- best" * (weight == best)
+        print(f"  {weight:.2f}  {ndcg:.4f}{marks}")
+    if result.suggested == result.current:
+        print(f"keep RAGCHAT_FUSION_DENSE_WEIGHT={result.current}: no weight is better by more than the noise")
+    else:
+        print(f"set RAGCHAT_FUSION_DENSE_WEIGHT={result.suggested} (FusionDenseWeight on AWS): "
+              f"{result.gain:+.4f} nDCG@10 on these pseudo-questions")
     return 0
 
 
@@ -269,6 +293,24 @@ def cmd_preflight(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
+def _add_eval(evaluation: argparse.ArgumentParser, common: argparse.ArgumentParser) -> None:
+    eval_kinds = evaluation.add_subparsers(dest="kind", required=True)
+    retrieval = eval_kinds.add_parser("retrieval", parents=[common],
+                                      help="retrieval stages side by side: a BEIR dataset, or a folder and questions")
+    retrieval.add_argument("--dataset", metavar="DIR", help="a BEIR folder: corpus.jsonl, queries.jsonl, qrels/")
+    retrieval.add_argument("--split", default="test")
+    retrieval.add_argument("--corpus", metavar="DIR", help="a folder of documents (with --questions)")
+    retrieval.add_argument("--questions", metavar="FILE",
+                           help="JSON lines: {id, question, relevant: [paths relative to --corpus]}")
+    retrieval.add_argument("--json", action="store_true", help="print one JSON object")
+    retrieval.set_defaults(func=cmd_eval_retrieval)
+    calibration = eval_kinds.add_parser(
+        "calibrate-fusion", parents=[common],
+        help="suggest the fusion's dense weight for the ingested corpus and embedder, without labels")
+    calibration.add_argument("--questions", type=int, default=300, help="pseudo-questions to draw (default 300)")
+    calibration.set_defaults(func=cmd_calibrate_fusion)
+
+
 def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--data", metavar="DIR", help="data directory (default: $RAGCHAT_DATA_DIR or ./.ragchat)")
@@ -323,17 +365,7 @@ def build_parser() -> argparse.ArgumentParser:
     login.add_argument("--username")
     login.set_defaults(func=cmd_login)
 
-    evaluation = commands.add_parser("eval", help="measure quality")
-    eval_kinds = evaluation.add_subparsers(dest="kind", required=True)
-    retrieval = eval_kinds.add_parser("retrieval", parents=[common],
-                                      help="retrieval stages side by side: a BEIR dataset, or a folder and questions")
-    retrieval.add_argument("--dataset", metavar="DIR", help="a BEIR folder: corpus.jsonl, queries.jsonl, qrels/")
-    retrieval.add_argument("--split", default="test")
-    retrieval.add_argument("--corpus", metavar="DIR", help="a folder of documents (with --questions)")
-    retrieval.add_argument("--questions", metavar="FILE",
-                           help="JSON lines: {id, question, relevant: [paths relative to --corpus]}")
-    retrieval.add_argument("--json", action="store_true", help="print one JSON object")
-    retrieval.set_defaults(func=cmd_eval_retrieval)
+    _add_eval(commands.add_parser("eval", help="measure quality"), common)
     return parser
 
 

@@ -84,6 +84,12 @@ class SentenceTransformerEmbedder:
                 self._queries.popitem(last=False)
         return vector.copy()
 
+    def forget_queries(self) -> None:
+        """Empty the cache of recent questions (a measurement that repeats questions must not time
+        the cache)."""
+        with self._lock:
+            self._queries.clear()
+
     def score_vectors(self, matrix: np.ndarray, query: np.ndarray) -> np.ndarray:
         """matrix @ query on torch's thread pool: the pool the model just used for the query, so a
         numpy/BLAS pool does not compete with torch's still-spinning threads for the same cores."""
