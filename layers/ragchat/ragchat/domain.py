@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import math
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
@@ -370,3 +371,32 @@ class ToolContext:
 class ToolOutput:
     content: str  # what the model reads
     summary: str  # what the user sees when the tool is done ("4 passages from 3 documents")
+
+
+# -- quotas ------------------------------------------------------------------------------------
+WINDOW_SECONDS = {"minute": 60, "day": 86400}  # fixed windows: a UTC minute, a UTC day
+
+
+def window_start(window: str, now: float) -> int:
+    length = WINDOW_SECONDS[window]
+    return int(now // length) * length
+
+
+def seconds_left(window: str, now: float) -> int:
+    """Whole seconds until the window that holds `now` ends (at least 1): a refusal's retryAfter."""
+    return max(1, math.ceil(window_start(window, now) + WINDOW_SECONDS[window] - now))
+
+
+@dataclass(frozen=True)
+class Charge:
+    """What one request adds to one counter of the current window, and the counter's limit. An
+    amount of 0 only checks that the counter is still below its limit (tokens, known only after
+    the answer, are added then)."""
+
+    counter: str  # who or what spends: "messages:visitor:…", "messages:address:…", "tokens:*"
+    window: str  # "minute" or "day"
+    amount: int
+    limit: int
+
+    def fits(self, current: int) -> bool:
+        return current + max(self.amount, 1) <= self.limit
