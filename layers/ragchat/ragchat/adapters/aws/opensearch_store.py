@@ -43,7 +43,7 @@ PIT_KEEP_ALIVE = "2m"
 READY_WAIT_S = 120  # how long a new index may take to answer
 RETRIES = 6
 CHUNK_FIELDS = ("chunk_id", "doc_id", "position", "text", "title", "heading_path", "page", "token_count", "path",
-                "uri", "doc_type")
+                "uri", "doc_type", "url")
 CHUNK_ORDER = [{"chunk_id": "asc"}, {"generation": "asc"}]  # unique per chunk: a cursor for search_after
 
 
@@ -309,6 +309,7 @@ class OpenSearchChunkStore:
     def _chunk(source: dict) -> Chunk:
         values = {k: source.get(k) for k in CHUNK_FIELDS}
         values["heading_path"] = tuple(values["heading_path"] or ())
+        values["url"] = values["url"] or ""  # chunks written before documents had public addresses
         return Chunk(**values)
 
     def _current_only(self, hits: list[dict], k: int) -> list[dict]:
