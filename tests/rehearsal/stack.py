@@ -152,7 +152,7 @@ class Stack:
         parameters = {name: spec.get("Default") for name, spec in raw["Parameters"].items()}
         self.bedrock = FakeBedrock(parameters["ChatModelId"], parameters["EmbeddingModelId"])
         bedrock_url = "http://" + stack.enter_context(running(self.bedrock.app()))
-        self.resolved = ResolvedTemplate(self._make_resources(raw), parameters)
+        self.resolved = ResolvedTemplate(self._make_resources(raw), self.parameters)
 
         self.lambdas = LambdaService({})
         lambda_url = "http://" + stack.enter_context(running(self.lambdas.app()))
