@@ -141,7 +141,9 @@ class ApiGateway:
                          query: dict | None = None) -> dict:
         """What API Gateway hands a REQUEST authorizer on $connect."""
         event = copy.deepcopy(load_event("ws-connect.json"))
-        event.update(type="REQUEST", queryStringParameters=query or {},
+        if query is None:
+            query = {"token": token} if token is not None else {}
+        event.update(type="REQUEST", queryStringParameters=query,
                      headers=headers or {},
                      methodArn=f"arn:aws:execute-api:{REGION}:{ACCOUNT}:{API_ID}/{self.stage}/$connect",
                      requestContext=self._context("$connect", connection_id, "CONNECT"))
