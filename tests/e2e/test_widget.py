@@ -150,3 +150,19 @@ def test_widget_on_a_site_that_is_not_allowed_cannot_connect(sites):
     assert sockets and all(ws.is_closed() for ws in sockets)  # refused at the handshake (403), retried, refused
     assert received == []
     assert page.locator("ragchat-widget .msg.bot .body").all_inner_texts() in ([], [""])
+
+
+def test_widget_on_a_phone_opens_full_screen_and_escape_gives_focus_back(sites):
+    browser, allowed_url, _ = sites
+    page = browser.new_context(viewport={"width": 375, "height": 667}, has_touch=True).new_page()
+    page.goto(allowed_url)
+    launcher = page.locator("ragchat-widget .launcher")
+    launcher.click()
+    panel = page.locator("ragchat-widget .panel")
+    panel.wait_for(state="visible")
+    box = panel.bounding_box()
+    assert (box["x"], box["y"], box["width"], box["height"]) == (0, 0, 375, 667)
+    page.keyboard.press("Escape")
+    panel.wait_for(state="hidden")
+    assert launcher.get_attribute("aria-expanded") == "false"
+    assert page.evaluate("document.querySelector('ragchat-widget').shadowRoot.activeElement.className") == "launcher"
