@@ -1,7 +1,8 @@
 """Baseline of the chat function answering one frame (the asynchronous invocation): claim the frame
-once (a conditional put), load the session and store the question, let the model call a search tool
+once (a conditional put), count the question against its quotas (a conditional ADD, a read), load
+the session and store the question, let the model call a search tool
 (embed the query, keyword and vector search in the collection), stream the answer to the connection
-through the Management API, and store the reply."""
+through the Management API, store the reply, and add the tokens it spent (two ADDs)."""
 
 import json
 import os
@@ -20,6 +21,7 @@ collection = OpenSearch(hosts=[{"host": ENDPOINT.hostname, "port": ENDPOINT.port
                         http_auth=AWSV4SignerAuth(boto3.Session().get_credentials(), os.environ["AWS_REGION"], "aoss"),
                         use_ssl=SECURE, verify_certs=SECURE, connection_class=RequestsHttpConnection, timeout=30)
 SESSIONS, INDEX = os.environ["RAGCHAT_SESSIONS_TABLE"], os.environ["RAGCHAT_INDEX_PREFIX"] + "-chunks"
+QUOTAS = os.environ["RAGCHAT_QUOTAS_TABLE"]
 TOOLS = {"tools": [{"toolSpec": {"name": "search_documents", "description": "Search the documents.",
                                  "inputSchema": {"json": {"type": "object", "required": ["query"],
                                                           "properties": {"query": {"type": "string"}}}}}}]}
@@ -69,6 +71,12 @@ def handler(event, context):
     key = {"pk": {"S": f"ANSWER#{request['connectionId']}:{request['messageId']}"}, "sk": {"S": "ANSWER"}}
     dynamodb.put_item(TableName=SESSIONS, Item={**key, "expires_at": {"N": str(int(time.time()) + 3600)}},
                       ConditionExpression="attribute_not_exists(pk)")
+    day = int(time.time() // 86400 * 86400)
+    dynamodb.update_item(TableName=QUOTAS, Key={"pk": {"S": f"chars:{user}#day#{day}"}},
+                         UpdateExpression="ADD n :n SET expires_at = :e", ConditionExpression="attribute_not_exists(n) "
+                         "OR n <= :most", ExpressionAttributeValues={":n": {"N": str(len(frame["message"]))},
+                                                                     ":most": {"N": "400000"}, ":e": {"N": str(day)}})
+    dynamodb.get_item(TableName=QUOTAS, Key={"pk": {"S": f"tokens:{user}#day#{day}"}}, ConsistentRead=True)
     session = f"MSGS#{user}#{frame.get('sessionId') or request['messageId']}"
     history = dynamodb.query(TableName=SESSIONS, KeyConditionExpression="pk = :pk",
                              ExpressionAttributeValues={":pk": {"S": session}})["Items"]
@@ -87,6 +95,10 @@ def handler(event, context):
         text, _ = converse(messages, post)
     dynamodb.put_item(TableName=SESSIONS, Item={"pk": {"S": session}, "sk": {"S": f"{time.time():.6f}"},
                                                 "role": {"S": "assistant"}, "text": {"S": text}})
+    for counter in (f"tokens:{user}", "tokens:*"):
+        dynamodb.update_item(TableName=QUOTAS, Key={"pk": {"S": f"{counter}#day#{day}"}},
+                             UpdateExpression="ADD n :n SET expires_at = :e",
+                             ExpressionAttributeValues={":n": {"N": "150"}, ":e": {"N": str(day)}})
     dynamodb.update_item(TableName=SESSIONS, Key=key, UpdateExpression="SET answered = :t",
                          ExpressionAttributeValues={":t": {"BOOL": True}})
     post({"type": "end"})

@@ -5,8 +5,11 @@ while pass (the default does nothing)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
+from ragchat.access import visitor_id
 from ragchat.domain import Chunk, DocumentRecord, Filters
 from ragchat.errors import EmbeddingSpaceMismatch
 from tests.fakes import FakeHashingEmbedder
@@ -117,6 +120,27 @@ class ChunkStoreContract:
         assert corpus.vector_search(vector, 10, sneaky) == []
         unscoped = {r.chunk.doc_id for r in corpus.keyword_search("kittens budget", 10)}
         assert {"own", "other", "loose"} <= unscoped
+
+    def test_visibility_of_a_visitor_is_the_shared_library_in_both_arms(self, corpus):
+        visitor = visitor_id("a-visitor-of-the-public-site-0001")
+        put(corpus, record("alices", "uploads/alice/notes.md"), "kittens budget plan by alice")
+        put(corpus, record("planted", f"uploads/{visitor}/notes.md"), "kittens budget plan in a visitor folder")
+        self.settle(corpus)
+        vector = EMBEDDER.embed_query("kittens budget plan")
+        for results in (corpus.keyword_search("kittens budget", 10, Filters(visible_to=visitor)),
+                        corpus.vector_search(vector, 10, Filters(visible_to=visitor)),
+                        corpus.keyword_search("kittens", 10, Filters(path_prefix="uploads/", visible_to=visitor))):
+            assert not {r.chunk.doc_id for r in results} & {"alices", "planted"}
+        assert "d3" in {r.chunk.doc_id for r in corpus.keyword_search("kittens", 10, Filters(visible_to=visitor))}
+
+    def test_store_keeps_a_documents_public_address_on_its_chunks(self, store):
+        rec = replace(record("d1", "guides/deploy.md"), url="https://docs.example.com/deploy")
+        chunks = [replace(c, url=rec.url) for c in chunks_for(rec, "deploy the stack with sam deploy")]
+        store.replace_documents([(rec, chunks, EMBEDDER.embed_documents([c.embedding_text for c in chunks]))])
+        self.settle(store)
+        assert [c.url for c in store.get_chunks("d1")] == ["https://docs.example.com/deploy"]
+        assert [h.chunk.url for h in store.keyword_search("deploy", 5)] == ["https://docs.example.com/deploy"]
+        assert [h.chunk.url for h in store.vector_search(EMBEDDER.embed_query("deploy"), 5)] == [rec.url]
 
     def test_replace_swaps_all_chunks_of_a_document(self, corpus):
         put(corpus, record("d1", "guides/deploy.md", content_hash="h2"), "deploy with terraform instead")

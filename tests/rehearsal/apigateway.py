@@ -102,9 +102,14 @@ class ApiGateway:
             if properties.get("AuthorizationType") == "CUSTOM":
                 authorizer = authorizers[self._logical(self.t.value(properties["AuthorizerId"]), authorizers)]
                 spec["authorizer"] = {"function": self._function_of(authorizer["AuthorizerUri"]),
-                                      "identity": authorizer["IdentitySource"]}
+                                      "identity": self._identity_sources(authorizer)}
             routes[properties["RouteKey"]] = spec
         return routes
+
+    def _identity_sources(self, authorizer: dict) -> list[str]:
+        """The authorizer's identity sources; none when the template leaves them out (AWS::NoValue)."""
+        sources = self.t.value(authorizer.get("IdentitySource", []))
+        return sources if isinstance(sources, list) else []
 
     @staticmethod
     def _logical(value: str, known: dict) -> str:
@@ -132,10 +137,13 @@ class ApiGateway:
                 "requestTimeEpoch": int(time.time() * 1000), "messageDirection": "IN",
                 "identity": {"sourceIp": "203.0.113.10"}}
 
-    def authorizer_event(self, connection_id: str, token: str | None, headers: dict | None = None) -> dict:
+    def authorizer_event(self, connection_id: str, token: str | None, headers: dict | None = None,
+                         query: dict | None = None) -> dict:
         """What API Gateway hands a REQUEST authorizer on $connect."""
         event = copy.deepcopy(load_event("ws-connect.json"))
-        event.update(type="REQUEST", queryStringParameters={"token": token} if token is not None else {},
+        if query is None:
+            query = {"token": token} if token is not None else {}
+        event.update(type="REQUEST", queryStringParameters=query,
                      headers=headers or {},
                      methodArn=f"arn:aws:execute-api:{REGION}:{ACCOUNT}:{API_ID}/{self.stage}/$connect",
                      requestContext=self._context("$connect", connection_id, "CONNECT"))
@@ -153,18 +161,19 @@ class ApiGateway:
         return {"requestContext": {**self._context(self._selection(body), connection_id, "MESSAGE"),
                                    "authorizer": authorizer}, "body": body, "isBase64Encoded": False}
 
-    def connect(self, token: str | None, headers: dict | None = None) -> str | None:
-        """Open a connection the way a browser's `new WebSocket(url?token=...)` does; None if refused."""
+    def connect(self, token: str | None, headers: dict | None = None, visitor: str | None = None) -> str | None:
+        """Open a connection the way a browser's `new WebSocket(url?token=...)` (or the widget's
+        `?visitor=...`) does, with the browser's headers (Origin); None if refused."""
         route = self.routes["$connect"]
         connection_id = base64.b64encode(uuid.uuid4().bytes[:12]).decode()
         authorizer: dict = {}
+        query = {k: v for k, v in (("token", token), ("visitor", visitor)) if v is not None}
         if "authorizer" in route:
-            request = {"querystring": {"token": token} if token is not None else {},
-                       "header": {k.lower(): v for k, v in (headers or {}).items()}}
+            request = {"querystring": query, "header": {k.lower(): v for k, v in (headers or {}).items()}}
             if any(not _identity(source, request) for source in route["authorizer"]["identity"]):
                 return None  # an identity source is missing or empty: 401 without calling the authorizer
             policy = self.lambdas.functions[route["authorizer"]["function"]].invoke(
-                self.authorizer_event(connection_id, token, headers))
+                self.authorizer_event(connection_id, token, headers, query))
             statements = policy["policyDocument"]["Statement"]
             if not any(s["Effect"] == "Allow" for s in statements) or any(s["Effect"] == "Deny" for s in statements):
                 return None
@@ -231,7 +240,13 @@ class ApiGateway:
             response = self.lambdas.functions[function].invoke(self.http_event(method, path, token, claims, body))
         except FunctionError:
             return 500, {"message": "Internal Server Error"}
-        return response["statusCode"], json.loads(response.get("body") or "{}")
+        body = response.get("body") or "{}"
+        if response.get("isBase64Encoded"):
+            body = base64.b64decode(body).decode()
+        try:
+            return response["statusCode"], json.loads(body)
+        except ValueError:  # not JSON: the widget's script
+            return response["statusCode"], {"text": body, "headers": response.get("headers", {})}
 
     @staticmethod
     def http_event(method: str, path: str, token: str | None, claims: dict | None, body: dict | None = None) -> dict:

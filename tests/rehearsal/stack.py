@@ -110,7 +110,9 @@ class Stack:
 
     @classmethod
     @contextlib.contextmanager
-    def up(cls, visibility_delay: float = 5.0, sweep_after_s: float = 20.0, cache: Path | None = None):
+    def up(cls, visibility_delay: float = 5.0, sweep_after_s: float = 20.0, cache: Path | None = None,
+           parameters: dict | None = None):
+        """`parameters`: the deploy's parameter values, where they differ from the template's defaults."""
         from moto.server import ThreadedMotoServer
 
         if not (BUILD / "template.yaml").is_file():
@@ -128,13 +130,14 @@ class Stack:
         moto.start()
         with tempfile.TemporaryDirectory(prefix="rehearsal-") as scratch, contextlib.ExitStack() as stack:
             try:
-                yield cls(moto, python, sdk, Path(scratch), visibility_delay, sweep_after_s, stack)
+                yield cls(moto, python, sdk, Path(scratch), visibility_delay, sweep_after_s, stack, parameters or {})
             finally:
                 stack.close()
                 moto.stop()
 
     def __init__(self, moto, python: str, sdk: Path, scratch: Path, visibility_delay: float, sweep_after_s: float,
-                 stack: contextlib.ExitStack):
+                 stack: contextlib.ExitStack, parameters: dict):
+        self.parameters = parameters
         host, port = moto.get_host_and_port()
         self.moto_url = f"http://{host}:{port}"
         os.environ.update(CREDENTIALS)  # the rehearsal's own clients reach moto with the same fake credentials
@@ -149,7 +152,7 @@ class Stack:
         parameters = {name: spec.get("Default") for name, spec in raw["Parameters"].items()}
         self.bedrock = FakeBedrock(parameters["ChatModelId"], parameters["EmbeddingModelId"])
         bedrock_url = "http://" + stack.enter_context(running(self.bedrock.app()))
-        self.resolved = ResolvedTemplate(self._make_resources(raw))
+        self.resolved = ResolvedTemplate(self._make_resources(raw), self.parameters)
 
         self.lambdas = LambdaService({})
         lambda_url = "http://" + stack.enter_context(running(self.lambdas.app()))
@@ -179,7 +182,7 @@ class Stack:
 
     # -- resources, from the template's own definitions ----------------------------------------
     def _make_resources(self, raw: dict) -> dict[str, dict]:
-        first = ResolvedTemplate()  # parameters and pseudo parameters only, for names
+        first = ResolvedTemplate(parameters=self.parameters)  # parameters and pseudo parameters only, for names
         attributes: dict[str, dict] = {}
         for logical_id, resource in raw["Resources"].items():
             kind, properties = resource["Type"], resource.get("Properties", {})
@@ -232,7 +235,7 @@ class Stack:
                    str(self.sdk), handler, str(properties.get("Timeout", 3))]
         return Function(logical_id, self.resolved.ref(logical_id), command, variables,
                         float(properties.get("Timeout", 3)), self.logs / f"{logical_id}.log",
-                        max_concurrency=int(properties.get("ReservedConcurrentExecutions", 10)),
+                        max_concurrency=int(self.resolved.value(properties.get("ReservedConcurrentExecutions", 10))),
                         invoke_config=self.resolved.value(properties.get("EventInvokeConfig", {})))
 
     def _event_sources(self) -> None:

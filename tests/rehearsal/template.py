@@ -21,12 +21,17 @@ class Unresolved(KeyError):
 
 
 class ResolvedTemplate:
-    def __init__(self, attributes: dict[str, dict[str, str]] | None = None):
-        """`attributes`: logical id -> {"Ref": value, "<Attribute>": value} for the stand-ins."""
+    def __init__(self, attributes: dict[str, dict[str, str]] | None = None, parameters: dict | None = None):
+        """`attributes`: logical id -> {"Ref": value, "<Attribute>": value} for the stand-ins;
+        `parameters`: values given at deploy time (the others keep their defaults)."""
         self.raw = template(functions=True)
         self.resources = self.raw["Resources"]
         self.attributes = attributes or {}
         self.parameters = {name: spec.get("Default") for name, spec in self.raw.get("Parameters", {}).items()}
+        unknown = set(parameters or {}) - set(self.parameters)
+        if unknown:
+            raise Unresolved(f"the template has no parameters {sorted(unknown)}")
+        self.parameters.update(parameters or {})
         self.pseudo = {"AWS::AccountId": ACCOUNT, "AWS::Region": REGION, "AWS::Partition": PARTITION,
                        "AWS::StackName": "ragchat-rehearsal", "AWS::NoValue": NO_VALUE}
 
@@ -79,7 +84,8 @@ class ResolvedTemplate:
         """A function's environment variables: the Globals' and its own, resolved."""
         shared = self.raw.get("Globals", {}).get("Function", {}).get("Environment", {}).get("Variables", {})
         own = self.resources[logical_id]["Properties"].get("Environment", {}).get("Variables", {})
-        return {name: str(self.value(value)) for name, value in {**shared, **own}.items()}
+        resolved = {name: self.value(value) for name, value in {**shared, **own}.items()}
+        return {name: str(value) for name, value in resolved.items() if value is not NO_VALUE}  # !Ref AWS::NoValue
 
     def function(self, logical_id: str) -> dict:
         """A function's properties with the Globals applied (SAM's merge of the simple keys)."""

@@ -24,9 +24,13 @@ VISIBILITY_S = 3.0
 FIGURES: dict[str, str] = {}
 
 
+SITE = "https://www.example.com"  # the site that embeds the widget
+PARAMETERS = {"PublicChat": "true", "AllowedOrigins": SITE, "VisitorMessagesPerDay": "2"}
+
+
 @pytest.fixture(scope="module")
 def stack():
-    with Stack.up(visibility_delay=VISIBILITY_S, sweep_after_s=20.0) as running:
+    with Stack.up(visibility_delay=VISIBILITY_S, sweep_after_s=20.0, parameters=PARAMETERS) as running:
         yield running
         if running.lambdas.async_errors:
             print("\n".join(running.lambdas.async_errors))
@@ -109,7 +113,7 @@ def test_rehearsal_markdown_pdf_and_docx_become_searchable_after_the_delay(stack
 
 
 def test_rehearsal_chat_over_the_websocket_api(stack, token):
-    assert stack.api.connect(None) is None  # no token: refused before the authorizer runs
+    assert stack.api.connect(None) is None  # no token and not a visitor's page: refused
     assert stack.api.connect("not-a-jwt") is None
     assert stack.api.connect(stack.issuer.token("user-ada", aud="another-client")) is None
     connection = stack.api.connect(token)
@@ -182,6 +186,29 @@ def test_rehearsal_presigned_upload_through_the_http_api(stack, token):
     stack.bucket.send(stack.bucket.changes.uploaded(target["key"]))  # what S3 sends after the browser's PUT
     wait_for(lambda: documents(stack, token).get(target["key"], {}).get("status") == "indexed")
     assert target["key"] not in documents(stack, stack.issuer.token("user-bob"))  # private to its uploader
+
+
+def test_rehearsal_visitor_from_the_allowed_site_chats_without_a_token_and_others_are_refused(stack, token):
+    """Public chat on: the authorizer runs for every connection (no identity source) and admits a
+    page of the allowed site as a visitor; the widget's script comes from the HTTP API with no token."""
+    secret = "rehearsal-visitor-0123456789ab"
+    assert stack.api.connect(None, {"Origin": "https://attacker.example"}, visitor=secret) is None
+    assert stack.api.connect(None, {"Origin": SITE}, visitor="short") is None
+    assert stack.api.connect(None, {"Origin": SITE}) is None
+    connection = stack.api.connect(None, {"Origin": SITE}, visitor=secret)
+    assert connection and stack.api.connections[connection].authorizer["kind"] == "visitor"
+    wait_for(lambda: chunks_of(stack, "runbooks/rotation.md"))
+    frames = ask(stack, connection, "How often does the staging database password rotate?")
+    assert frames[-1]["type"] == "end" and frames[-1]["citations"][0]["path"] == "runbooks/rotation.md"
+    assert "uploads/" not in json.dumps(frames)  # the owner's presigned upload stays theirs
+    ask(stack, connection, "And who rotates it?")
+    refused = ask(stack, connection, "One more?")[-1]  # VisitorMessagesPerDay is 2 in this deployment
+    assert refused["code"] == "quota_exceeded" and refused["message"].endswith("come back tomorrow.")
+    counters = stack.clients["dynamodb"].scan(TableName="ragchat-quotas-dev")["Items"]
+    assert any(i["pk"]["S"].startswith("messages:visitor:") and i["n"]["N"] == "2" for i in counters)
+    status, widget = stack.api.http("GET", "/widget.js")
+    assert status == 200 and "attachShadow" in widget["text"]
+    stack.api.disconnect(connection)
 
 
 def test_rehearsal_a_file_that_fails_in_a_batch_is_retried_alone(stack, token):

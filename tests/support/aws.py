@@ -40,3 +40,27 @@ def opensearch_store(engine: FakeOpenSearchEngine | None = None, prefix: str = "
     options.setdefault("clock", engine.clock)
     options.setdefault("sleep", lambda seconds: None)
     return OpenSearchChunkStore(FakeOpenSearch(engine), documents_table(table), prefix, **options)
+
+
+class AtomicRequests:
+    """A DynamoDB client that hands moto one request at a time. DynamoDB applies each request, a
+    conditional update included, atomically; moto evaluates the condition and applies the update
+    in separate Python steps that a thread switch can split, so under concurrency it lets a
+    conditional write through that DynamoDB would refuse. The requests of concurrent callers still
+    interleave freely between one another, as they do against DynamoDB."""
+
+    def __init__(self, client):
+        import threading
+
+        self._client = client
+        self._lock = threading.Lock()
+        self.exceptions = client.exceptions
+
+    def __getattr__(self, name):
+        method = getattr(self._client, name)
+
+        def one_at_a_time(*args, **kwargs):
+            with self._lock:
+                return method(*args, **kwargs)
+
+        return one_at_a_time

@@ -14,7 +14,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGE = ROOT / "layers" / "ragchat" / "ragchat"
 CORE = ["ingest", "retrieval", "chat", "tools", "evaluation", "domain.py", "ports.py", "errors.py", "access.py",
-        "text.py", "documents.py", "uploads.py"]
+        "text.py", "documents.py", "uploads.py", "origins.py"]
 LANGCHAIN = {"langchain", "langchain_core", "langchain_aws", "langsmith"}
 EDGE_LIBRARIES = {"boto3", "botocore", "fastapi", "starlette", "mangum", "aws_lambda_powertools", "opensearchpy",
                   "uvicorn", "httpx", "jwt", "websockets", "watchfiles", *LANGCHAIN}

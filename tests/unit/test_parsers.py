@@ -6,8 +6,8 @@ from ragchat.ingest.parsers import parse
 from tests.documents import make_docx, make_pdf
 
 
-def obj(key: str, media_type: str | None = None, title: str | None = None) -> SourceObject:
-    return SourceObject(key=key, uri=f"file:///docs/{key}", size=0, media_type=media_type, title=title)
+def obj(key: str, media_type: str | None = None, title: str | None = None, url: str = "") -> SourceObject:
+    return SourceObject(key=key, uri=f"file:///docs/{key}", size=0, media_type=media_type, title=title, url=url)
 
 
 def test_markdown_sections_follow_heading_tree():
@@ -128,3 +128,30 @@ def test_truncated_pdf_is_corrupt_not_a_crash():
     data = make_pdf(["Some text on a page."])
     with pytest.raises(CorruptDocument):
         parse(data[: len(data) // 3], obj("cut.pdf"))
+
+
+def test_markdown_front_matter_url_is_the_public_address():
+    parsed = parse(b"---\ntitle: Pricing\nurl: https://example.com/pricing\n---\nPlans start at 9 euros.\n",
+                   obj("pricing.md"))
+    assert parsed.url == "https://example.com/pricing" and "example.com" not in parsed.sections[0].text
+
+
+def test_html_canonical_link_is_the_public_address():
+    page = (b'<html><head><title>Team</title><link rel="canonical" href="https://example.com/team/"></head>'
+            b"<body><p>We are five.</p></body></html>")
+    assert parse(page, obj("team.html")).url == "https://example.com/team/"
+
+
+def test_source_metadata_url_wins_over_the_documents_own():
+    text = b"---\nurl: https://example.com/old\n---\nBody.\n"
+    assert parse(text, obj("a.md", url="https://example.com/new")).url == "https://example.com/new"
+    assert parse(b"Plain body.", obj("a.txt", url="https://example.com/a")).url == "https://example.com/a"
+
+
+@pytest.mark.parametrize("url", ["javascript:alert(1)", "data:text/html,x", "/relative/path", "https://user:pw@x.com/",
+                                 "https://exa mple.com/", "ftp://example.com/f", "https://", "http://x.com/\x7f",
+                                 "https://example.com/" + "a" * 2001])
+def test_a_url_citations_may_not_link_to_is_dropped(url):
+    text = f"---\nurl: {url}\n---\nBody.\n".encode()
+    assert parse(text, obj("a.md")).url == ""
+    assert parse(b"Body.", obj("a.txt", url=url)).url == ""

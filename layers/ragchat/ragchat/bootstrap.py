@@ -25,6 +25,7 @@ from ragchat.ports import (
     DocumentSource,
     Embedder,
     Generator,
+    Quotas,
     Reranker,
     SessionStore,
 )
@@ -34,6 +35,7 @@ if TYPE_CHECKING:
     from ragchat.aws_lambda.chat import WebSocketFunction
     from ragchat.aws_lambda.ingest import IngestFunction
     from ragchat.chat.endpoint import ChatEndpoint
+    from ragchat.chat.quota import QuotaPolicy
     from ragchat.chat.service import ChatService, ChatSettings
     from ragchat.chat.tool_loop import LoopLimits
     from ragchat.ingest.pipeline import IngestPipeline
@@ -217,11 +219,56 @@ def build_chat(core: Core, *, generator: Generator | None = None, sessions: Sess
 
 
 def build_endpoint(chat: ChatService, sessions: SessionStore, connections: ConnectionStore,
-                   sink: ConnectionSink, in_flight: AnswersInFlight | None = None) -> ChatEndpoint:
-    """`in_flight`: where answers in flight are marked (default: in this process)."""
+                   sink: ConnectionSink, in_flight: AnswersInFlight | None = None,
+                   quota: QuotaPolicy | None = None) -> ChatEndpoint:
+    """`in_flight`: where answers in flight are marked (default: in this process); `quota`: what
+    each question may spend (None: unlimited)."""
     from ragchat.chat.endpoint import ChatEndpoint
 
-    return ChatEndpoint(chat, sessions, connections, sink, in_flight)
+    return ChatEndpoint(chat, sessions, connections, sink, in_flight, quota)
+
+
+# -- visitors and quotas -----------------------------------------------------------------------
+def build_quotas(settings: Settings) -> Quotas:
+    if settings.backend == "aws":
+        from ragchat.adapters.aws.dynamodb_quotas import DynamoDbQuotas
+
+        if not settings.quotas_table:
+            raise ConfigurationError("RAGCHAT_QUOTAS_TABLE is required with RAGCHAT_BACKEND=aws")
+        return DynamoDbQuotas(settings.quotas_table)
+    from ragchat.adapters.local.quotas import SqliteQuotas
+
+    return SqliteQuotas(settings.quotas_path)
+
+
+def build_quota_policy(settings: Settings, quotas: Quotas | None = None) -> QuotaPolicy:
+    """The limits of RAGCHAT_VISITOR_*, RAGCHAT_ADDRESS_*, RAGCHAT_USER_* and RAGCHAT_DAILY_TOKEN_BUDGET
+    over the counters the settings name (or `quotas`)."""
+    from ragchat.chat.quota import QuotaLimits, QuotaPolicy
+
+    names = ("visitor_messages_per_minute", "visitor_messages_per_day", "address_messages_per_minute",
+             "address_messages_per_day", "visitor_input_chars_per_day", "visitor_tokens_per_day",
+             "user_input_chars_per_day", "user_tokens_per_day", "daily_token_budget")
+    try:
+        limits = QuotaLimits(**{name: getattr(settings, name) for name in names})
+    except ValueError as exc:
+        raise ConfigurationError(f"RAGCHAT_ quota settings: {exc}") from exc
+    return QuotaPolicy(quotas if quotas is not None else build_quotas(settings), limits)
+
+
+def visitor_origins(settings: Settings) -> frozenset[str]:
+    """The sites whose pages may chat as visitors: none unless RAGCHAT_PUBLIC_CHAT is on."""
+    from ragchat.origins import parse_origins
+
+    if not settings.public_chat:
+        return frozenset()
+    try:
+        origins = parse_origins(settings.allowed_origins)
+    except ValueError as exc:
+        raise ConfigurationError(f"RAGCHAT_ALLOWED_ORIGINS: {exc}") from exc
+    if not origins:
+        raise ConfigurationError("public chat needs RAGCHAT_ALLOWED_ORIGINS: the sites that embed the widget")
+    return origins
 
 
 # -- the local server --------------------------------------------------------------------------
@@ -241,24 +288,29 @@ def build_local_server(settings: Settings, *, watch: Path | None, core: Core | N
     from ragchat.adapters.local.drop_folder import DropFolderFiles
     from ragchat.documents import DocumentService
     from ragchat.server.app import HttpContext, create_app
-    from ragchat.server.identity import local_identity
+    from ragchat.server.identity import local_identity, visitor_or_owner
     from ragchat.server.origin import served_hosts
     from ragchat.server.policy import connect_sources
     from ragchat.server.watcher import FolderWatcher
     from ragchat.server.websocket import LocalConnectionSink, LocalWebSocket
 
+    origins = visitor_origins(settings)
+    quota = build_quota_policy(settings)
     core = core or build_core(settings)
     sessions = build_sessions(settings)
     chat = build_chat(core, generator=generator, sessions=sessions)
     sockets = LocalConnectionSink()
     watcher = FolderWatcher(watch, core.pipeline) if watch is not None else None
     files = DropFolderFiles(core.store, watch, watcher.ingest_file if watcher else None, settings.max_file_bytes)
+    owner = identity or local_identity(settings.local_token or None)
     app = create_app(HttpContext(
         store=core.store, sessions=sessions, documents=DocumentService(core.store, files, manage_shared=True),
-        identity=identity or local_identity(settings.local_token or None), max_upload_bytes=settings.max_file_bytes,
-        chat=LocalWebSocket(build_endpoint(chat, sessions, InMemoryConnections(), sockets), sockets),
+        identity=owner, max_upload_bytes=settings.max_file_bytes,
+        chat=LocalWebSocket(build_endpoint(chat, sessions, InMemoryConnections(), sockets, quota=quota), sockets),
         served_hosts=served_hosts(host, settings.allowed_hosts),
-        same_origin_only=True, page_endpoints=connect_sources(settings.page_endpoints)))
+        same_origin_only=True, page_endpoints=connect_sources(settings.page_endpoints),
+        socket_identity=visitor_or_owner(settings.local_token or None, origins, owner) if origins else None,
+        chat_origins=origins))
     return LocalServer(app, watcher)
 
 
@@ -283,7 +335,7 @@ def build_websocket_function(settings: Settings, *, core: Core | None = None, ge
                              sessions: SessionStore | None = None, connections: ConnectionStore | None = None,
                              sink_for: Callable[[str], ConnectionSink] | None = None,
                              answer_later: Callable[[dict], None] | None = None,
-                             once=None) -> WebSocketFunction:
+                             once=None, quotas: Quotas | None = None) -> WebSocketFunction:
     """The chat function: one ChatEndpoint per Management API endpoint (the sink needs its URL)."""
     from ragchat.aws_lambda.chat import WebSocketFunction
     from ragchat.chat.endpoint import ConnectionLifecycle
@@ -291,6 +343,13 @@ def build_websocket_function(settings: Settings, *, core: Core | None = None, ge
     if not settings.sessions_table and (sessions is None or once is None):
         raise ConfigurationError("RAGCHAT_SESSIONS_TABLE is required for the chat function")
     in_flight = None  # injected connections: answers in flight are tracked in this process
+    if quotas is None and connections is None:
+        if not settings.quotas_table:
+            raise ConfigurationError("RAGCHAT_QUOTAS_TABLE is required for the chat function")
+        from ragchat.adapters.aws.dynamodb_quotas import DynamoDbQuotas
+
+        quotas = DynamoDbQuotas(settings.quotas_table)
+    quota = build_quota_policy(settings, quotas) if quotas is not None else None  # None: tests' own parts
     if connections is None:
         from ragchat.adapters.aws.dynamodb_connections import DynamoDbAnswersInFlight, DynamoDbConnectionStore
 
@@ -327,7 +386,7 @@ def build_websocket_function(settings: Settings, *, core: Core | None = None, ge
     def endpoint_for(url: str) -> ChatEndpoint:
         if url not in endpoints:
             chat, chat_sessions = parts()
-            endpoints[url] = build_endpoint(chat, chat_sessions, connections, sink_for(url), in_flight)
+            endpoints[url] = build_endpoint(chat, chat_sessions, connections, sink_for(url), in_flight, quota)
         return endpoints[url]
 
     return WebSocketFunction(ConnectionLifecycle(connections), endpoint_for, answer_later, once)
@@ -368,7 +427,7 @@ def build_authorizer(settings: Settings, *, jwks=None) -> Authorizer:
 
     if not settings.user_pool_client_id:
         raise ConfigurationError("RAGCHAT_USER_POOL_CLIENT_ID is required for the authorizer")
-    return Authorizer(TokenVerifier(settings.issuer, settings.user_pool_client_id, jwks))
+    return Authorizer(TokenVerifier(settings.issuer, settings.user_pool_client_id, jwks), visitor_origins(settings))
 
 
 def once(build: Callable[[], object]) -> Callable[[], object]:

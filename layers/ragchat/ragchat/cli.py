@@ -190,11 +190,12 @@ def cmd_calibrate_fusion(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from ragchat.bootstrap import build_local_server
-    from ragchat.server.run import check_bind, serve
+    from ragchat.bootstrap import build_local_server, visitor_origins
+    from ragchat.server.run import check_bind, check_public, serve
 
-    settings = _settings(args)
+    settings = Settings.from_env(data_dir=args.data, public_chat=True if args.public else None)
     check_bind(args.host, settings.local_token, args.allow_no_token)  # before the model loads
+    check_public(visitor_origins(settings), settings.local_token, args.allow_no_token)
     core = _core(args, settings)
     server = build_local_server(settings, watch=Path(args.watch) if args.watch else None, core=core,
                                 host=args.host)
@@ -341,6 +342,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help="address to bind (default loopback; any other needs RAGCHAT_LOCAL_TOKEN)")
     serve.add_argument("--allow-no-token", action="store_true",
                        help="serve on a non-loopback address without a token (anyone reaching it has your documents)")
+    serve.add_argument("--public", action="store_true",
+                       help="let visitors chat through the widget from the sites in RAGCHAT_ALLOWED_ORIGINS "
+                            "(the shared library only, within the quotas)")
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--watch", metavar="DIR",
                        help="a drop folder: files added, changed or removed there are ingested")

@@ -67,6 +67,18 @@ class Settings:
     local_token: str = ""  # when set, the local server requires it (Bearer header; ?token= on the WebSocket)
     allowed_hosts: str = ""  # Host names the local server answers besides loopback and its bind address
     page_endpoints: str = ""  # origins the page may connect to besides its server (a deployed API)
+    # -- visitors (no account) and what anyone may spend (ragchat/chat/quota.py) --
+    public_chat: bool = False  # visitors may chat, from the allowed origins only (`ragchat serve --public`)
+    allowed_origins: str = ""  # the sites that embed the widget: origins such as https://example.com, comma-separated
+    visitor_messages_per_minute: int = 5  # each visitor
+    visitor_messages_per_day: int = 50
+    address_messages_per_minute: int = 20  # each source address, whichever visitors send from it
+    address_messages_per_day: int = 300
+    visitor_input_chars_per_day: int = 20_000  # characters of questions per visitor
+    visitor_tokens_per_day: int = 100_000  # model tokens (input + output) of a visitor's answers
+    user_input_chars_per_day: int = 400_000  # the same for each signed-in user
+    user_tokens_per_day: int = 2_000_000
+    daily_token_budget: int = 1_000_000  # the deployment's: past it visitors come back tomorrow, users go on
     # -- the AWS adapter set (RAGCHAT_BACKEND=aws) --
     aws_region: str = ""  # else AWS_REGION / AWS_DEFAULT_REGION; empty: boto3's own resolution
     function_name: str = ""  # else AWS_LAMBDA_FUNCTION_NAME: the chat function invokes itself by it
@@ -81,6 +93,7 @@ class Settings:
     documents_bucket: str = ""
     sessions_table: str = ""
     connections_table: str = ""
+    quotas_table: str = ""  # DynamoDB: the quota counters
     user_pool_id: str = ""  # Cognito: the authorizer checks tokens against this pool ...
     user_pool_client_id: str = ""  # ... issued to this app client
     token_issuer: str = ""  # the issuer tokens must name; empty: the user pool's own
@@ -92,6 +105,10 @@ class Settings:
     @property
     def sessions_path(self) -> Path:
         return self.data_dir / "sessions.db"
+
+    @property
+    def quotas_path(self) -> Path:
+        return self.data_dir / "quotas.db"
 
     @property
     def max_file_bytes(self) -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import math
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
@@ -32,6 +33,7 @@ class SourceObject:
     title: str | None = None  # a title the source knows better than the parser would
     version: str | None = None  # S3 version id / etag, or mtime for a folder
     order: str = ""  # where this version stands among the key's writes (ordering.py); "" when unknown
+    url: str = ""  # where the public reads the document (S3 object metadata `url`), already checked
 
     @property
     def doc_id(self) -> str:
@@ -57,6 +59,7 @@ class ParsedDocument:
     title: str
     sections: tuple[Section, ...]
     doc_type: str
+    url: str = ""  # the document's public address: its front matter's `url:`, its canonical link, or the source's
 
     @property
     def is_empty(self) -> bool:
@@ -76,6 +79,7 @@ class Chunk:
     path: str = ""  # the document's key, for prefix filters and display
     uri: str = ""
     doc_type: str = ""
+    url: str = ""  # the document's public address, where citations link (empty: none)
 
     @property
     def embedding_text(self) -> str:
@@ -103,6 +107,7 @@ class DocumentRecord:
     updated_at: float = 0.0
     order: str = ""  # the order of the write that made this record (ordering.py); "" when unordered
     generation: str = ""  # the write that produced the current chunks; other generations are stale
+    url: str = ""  # the document's public address (ParsedDocument.url)
 
 
 @dataclass(frozen=True)
@@ -208,12 +213,13 @@ class Source:
     page: int | None
     snippet: str
     score: float
+    url: str = ""  # the document's public address, when it has one
 
     def as_dict(self) -> dict:
         return {
             "n": self.number, "chunkId": self.chunk_id, "docId": self.doc_id, "title": self.title, "uri": self.uri,
             "path": self.path, "headingPath": list(self.heading_path), "page": self.page,
-            "snippet": self.snippet, "score": round(self.score, 6),
+            "snippet": self.snippet, "score": round(self.score, 6), "url": self.url,
         }
 
     def clipped(self) -> Source:
@@ -226,7 +232,7 @@ class Source:
         """The inverse of as_dict (sessions store citations this way)."""
         return cls(number=data["n"], chunk_id=data["chunkId"], doc_id=data["docId"], title=data["title"],
                    uri=data["uri"], path=data["path"], heading_path=tuple(data["headingPath"]), page=data["page"],
-                   snippet=data["snippet"], score=data["score"])
+                   snippet=data["snippet"], score=data["score"], url=data.get("url") or "")
 
 
 @dataclass(frozen=True)
@@ -333,7 +339,7 @@ def source_of(number: int, chunk: Chunk, score: float) -> Source:
         snippet = snippet[:SNIPPET_CHARS].rsplit(" ", 1)[0] + "…"
     return Source(number=number, chunk_id=chunk.chunk_id, doc_id=chunk.doc_id, title=clip_title(chunk.title),
                   uri=chunk.uri, path=chunk.path, heading_path=clip_heading_path(chunk.heading_path), page=chunk.page,
-                  snippet=snippet, score=score)
+                  snippet=snippet, score=score, url=chunk.url)
 
 
 class SourceBook:
@@ -370,3 +376,32 @@ class ToolContext:
 class ToolOutput:
     content: str  # what the model reads
     summary: str  # what the user sees when the tool is done ("4 passages from 3 documents")
+
+
+# -- quotas ------------------------------------------------------------------------------------
+WINDOW_SECONDS = {"minute": 60, "day": 86400}  # fixed windows: a UTC minute, a UTC day
+
+
+def window_start(window: str, now: float) -> int:
+    length = WINDOW_SECONDS[window]
+    return int(now // length) * length
+
+
+def seconds_left(window: str, now: float) -> int:
+    """Whole seconds until the window that holds `now` ends (at least 1): a refusal's retryAfter."""
+    return max(1, math.ceil(window_start(window, now) + WINDOW_SECONDS[window] - now))
+
+
+@dataclass(frozen=True)
+class Charge:
+    """What one request adds to one counter of the current window, and the counter's limit. An
+    amount of 0 only checks that the counter is still below its limit (tokens, known only after
+    the answer, are added then)."""
+
+    counter: str  # who or what spends: "messages:visitor:…", "messages:address:…", "tokens:*"
+    window: str  # "minute" or "day"
+    amount: int
+    limit: int
+
+    def fits(self, current: int) -> bool:
+        return current + max(self.amount, 1) <= self.limit

@@ -105,3 +105,12 @@ class GenerationError(RagchatError):
 
 class ClientGone(RagchatError):
     """The client of a stream disconnected; stop producing for it."""
+
+
+class QuotaExceeded(RagchatError):
+    """A limit on what an identity, an address or the whole deployment may spend is reached; the
+    message is for the person asking, `retry_after` says in how many seconds the limit lifts."""
+
+    def __init__(self, message: str, retry_after: int):
+        super().__init__(message)
+        self.retry_after = retry_after

@@ -6,6 +6,7 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Protocol, runtime_checkable
 
 from ragchat.domain import (
+    Charge,
     Chunk,
     DocumentRecord,
     Filters,
@@ -218,6 +219,20 @@ class AnswersInFlight(Protocol):
         """Mark an answer in flight; False if one already is."""
 
     def release(self, connection_id: str) -> None: ...
+
+
+class Quotas(Protocol):
+    """Counters of what identities spend, one per counter and window (a UTC minute or day); the
+    policy that picks the counters and limits is ragchat/chat/quota.py. Locally SQLite, on AWS
+    DynamoDB; every adapter passes tests/contract/quotas_contract.py."""
+
+    def take(self, charges: Sequence[Charge], now: float) -> Charge | None:
+        """Add each charge's amount to its counter in the window that holds `now`, all or none: if
+        a counter would pass its limit, none is left changed and the first such charge is returned.
+        Concurrent takes never let a counter past its limit."""
+
+    def add(self, counter: str, window: str, amount: int, now: float) -> None:
+        """Add to a counter whatever its limit (what an answer spent, known only once it is done)."""
 
 
 # -- documents entering and leaving through an API --------------------------------------------

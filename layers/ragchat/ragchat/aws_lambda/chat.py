@@ -60,6 +60,13 @@ class AnswerOnce:
             log.info("frame %s is being answered by another invocation", key)
 
 
+def source_address(event: APIGatewayWebSocketEvent) -> str | None:
+    """The client's address as API Gateway saw the connection (not a header the client sets)."""
+    identity = event.request_context.get("identity")
+    address = identity.get("sourceIp") if isinstance(identity, dict) else None
+    return address if isinstance(address, str) and address else None
+
+
 def verified_user(event: APIGatewayWebSocketEvent) -> str | None:
     """The user id the REQUEST authorizer put in the context (principalId, or a userId field)."""
     context = event.request_context.get("authorizer") or {}
@@ -93,5 +100,6 @@ class WebSocketFunction:
         else:
             endpoint = self.endpoint_for(f"https://{context.domain_name}/{context.stage}")
             key = f"{context.connection_id}:{context.message_id or context.request_id}"
-            self.once(key, lambda: endpoint.receive(context.connection_id, event.body or "", verified_user(event)))
+            self.once(key, lambda: endpoint.receive(context.connection_id, event.body or "", verified_user(event),
+                                                    source_address(event)))
         return {"statusCode": 200}

@@ -20,12 +20,14 @@ from ragchat.errors import (
     GenerationError,
     InvalidQuery,
     ProtocolError,
+    QuotaExceeded,
     SessionNotFound,
     Unauthenticated,
 )
 from ragchat.ports import AnswersInFlight, ConnectionSink, ConnectionStore, SessionStore
 
 if TYPE_CHECKING:
+    from ragchat.chat.quota import QuotaPolicy
     from ragchat.chat.service import ChatService
 
 log = logging.getLogger(__name__)
@@ -51,15 +53,17 @@ class ConnectionLifecycle:
 
 class ChatEndpoint:
     def __init__(self, chat: ChatService, sessions: SessionStore, connections: ConnectionStore,
-                 sink: ConnectionSink, in_flight: AnswersInFlight | None = None):
+                 sink: ConnectionSink, in_flight: AnswersInFlight | None = None, quota: QuotaPolicy | None = None):
         """`in_flight`: where a connection's answer in flight is marked (one at a time: a second
-        sendMessage gets a `busy` error frame); by default, in this process."""
+        sendMessage gets a `busy` error frame); by default, in this process. `quota`: what each
+        question may spend, checked before the chat is asked (None: unlimited)."""
         self.chat = chat
         self.sessions = sessions
         self.connections = connections
         self.sink = sink
         self.lifecycle = ConnectionLifecycle(connections)
         self.in_flight = in_flight if in_flight is not None else InProcessAnswers()
+        self.quota = quota
 
     # -- the connection's life ---------------------------------------------------------------
     def connect(self, connection_id: str, user_id: str | None) -> None:
@@ -68,9 +72,11 @@ class ChatEndpoint:
     def disconnect(self, connection_id: str) -> None:
         self.lifecycle.disconnect(connection_id)
 
-    def receive(self, connection_id: str, body: str, verified_user: str | None = None) -> None:
+    def receive(self, connection_id: str, body: str, verified_user: str | None = None,
+                address: str | None = None) -> None:
         """Handle one client frame. `verified_user` is the identity the transport vouches for with
-        this very frame (API Gateway repeats the authorizer's context); the connection record wins."""
+        this very frame (API Gateway repeats the authorizer's context); the connection record wins.
+        `address`: the client's network address, as the transport saw it (for per-address quotas)."""
         user_id = self.connections.user_of(connection_id) or verified_user
         if not user_id:
             self._safe_send(connection_id, protocol.error_frame("unauthenticated", "connect again with a valid token"))
@@ -80,11 +86,14 @@ class ChatEndpoint:
             request_id = protocol.request_id_of(body)
             frame = protocol.parse_client_frame(body)
             request_id = frame.request_id or request_id
-            self._dispatch(connection_id, user_id, frame)
+            self._dispatch(connection_id, user_id, frame, address)
         except ClientGone:
             log.info("connection %s went away", connection_id)
         except ProtocolError as exc:
             self._safe_send(connection_id, protocol.error_frame(exc.code, str(exc), request_id))
+        except QuotaExceeded as exc:
+            self._safe_send(connection_id, protocol.error_frame("quota_exceeded", str(exc), request_id,
+                                                                retryAfter=exc.retry_after))
         except SessionNotFound as exc:
             self._safe_send(connection_id, protocol.error_frame("session_not_found", str(exc), request_id))
         except InvalidQuery as exc:
@@ -105,14 +114,14 @@ class ChatEndpoint:
         with contextlib.suppress(ClientGone):
             self._send(connection_id, frame)
 
-    def _dispatch(self, connection_id: str, user_id: str, frame: protocol.ClientFrame) -> None:
+    def _dispatch(self, connection_id: str, user_id: str, frame: protocol.ClientFrame, address: str | None) -> None:
         def send(server_frame: dict) -> None:
             self._send(connection_id, server_frame)
 
         if frame.action == "ping":
             send({"type": "pong", "requestId": frame.request_id})
         elif frame.action == "sendMessage":
-            self._answer(connection_id, user_id, frame, send)
+            self._answer(connection_id, user_id, frame, send, address)
         elif frame.action == "listSessions":
             send({"type": "sessions", "requestId": frame.request_id,
                   "sessions": [s.as_dict() for s in self.sessions.list_sessions(user_id)]})
@@ -124,13 +133,24 @@ class ChatEndpoint:
             for page in history_pages(self.sessions.list_messages(user_id, frame.session_id)):
                 send({"type": "history", "requestId": frame.request_id, "sessionId": frame.session_id, **page})
 
-    def _answer(self, connection_id: str, user_id: str, frame: protocol.ClientFrame, send) -> None:
+    def _answer(self, connection_id: str, user_id: str, frame: protocol.ClientFrame, send, address: str | None) -> None:
         if not self.in_flight.claim(connection_id):
             raise ProtocolError("busy", "an answer is still being written on this connection: wait for its end")
         try:
-            self.chat.answer(user_id, frame.message, send, session_id=frame.session_id, request_id=frame.request_id)
+            spent = None
+            if self.quota is not None:  # before the chat makes any embedding or model call
+                self.quota.admit(user_id, address, len(frame.message))
+                spent = lambda tokens: self._charge(user_id, tokens)
+            self.chat.answer(user_id, frame.message, send, session_id=frame.session_id, request_id=frame.request_id,
+                             spent=spent)
         finally:
             self.in_flight.release(connection_id)
+
+    def _charge(self, user_id: str, tokens: int) -> None:
+        try:
+            self.quota.spent(user_id, tokens)
+        except Exception:  # the answer is out: a failed count must not turn it into an error
+            log.exception("could not count %d tokens of %s", tokens, user_id)
 
 
 def _size(item: dict) -> int:

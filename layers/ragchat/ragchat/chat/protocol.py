@@ -135,8 +135,9 @@ def end_frame(request_id: str, session_id: str, message_id: str, citations: list
             "citations": citations, **extra}
 
 
-def error_frame(code: str, message: str, request_id: str | None = None) -> dict:
-    frame = {"type": "error", "code": code, "message": message}
+def error_frame(code: str, message: str, request_id: str | None = None, **extra) -> dict:
+    """`extra`: fields of particular errors (`retryAfter` of `quota_exceeded`)."""
+    frame = {"type": "error", "code": code, "message": message, **extra}
     if request_id:
         frame["requestId"] = request_id
     return frame

@@ -6,12 +6,14 @@ from __future__ import annotations
 import logging
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 
-from ragchat.access import scoped
+from ragchat.access import is_visitor, scoped
 from ragchat.chat import protocol
 from ragchat.chat.answer import AnswerText, FrameSink
 from ragchat.chat.condense import HeuristicCondenser, ModelCondenser
+from ragchat.chat.metering import Meter, MeteredGenerator
 from ragchat.chat.prompting import (
     NO_SOURCES_ANSWER,
     SYSTEM_PROMPT,
@@ -26,6 +28,7 @@ from ragchat.errors import ClientGone, GenerationError, SessionNotFound
 from ragchat.ports import Generator, Retriever, SessionStore
 from ragchat.retrieval.relevance import relevance_gate
 from ragchat.text import clip_utf8
+from ragchat.tools import VISITOR_TOOLS
 from ragchat.tools.registry import ToolRegistry
 
 log = logging.getLogger(__name__)
@@ -59,6 +62,8 @@ class _Turn:
     send: FrameSink
     sources: SourceBook
     text: AnswerText
+    generator: Generator  # the service's, metered for this answer
+    meter: Meter
 
 
 class ChatService:
@@ -75,17 +80,30 @@ class ChatService:
         use_tools = tools is not None and generator.supports_tools
         if use_tools and limits is None:
             raise ValueError("a chat with tools needs loop limits")
-        self.tool_loop = ToolLoop(generator, tools, limits) if use_tools else None
-        self.condenser = ModelCondenser(generator) if generator.uses_language_model else HeuristicCondenser()
+        self.tools = tools if use_tools else None
+        # visitors get only the tools that stay inside the shared library (ragchat/tools/__init__.py)
+        self.visitor_tools = tools.only(VISITOR_TOOLS) if use_tools else None
+        self.limits = limits
 
     def answer(self, user_id: str, text: str, send: FrameSink, session_id: str | None = None,
-               request_id: str | None = None, filters: Filters | None = None) -> Message | None:
+               request_id: str | None = None, filters: Filters | None = None,
+               spent: Callable[[int], None] | None = None) -> Message | None:
         """Stream the answer to `text` as frames through `send`, store both turns, return the reply
-        (None when the client left mid-answer; what was said is stored, marked as interrupted)."""
-        turn = self._open(user_id, text, send, session_id, request_id or uuid.uuid4().hex)
+        (None when the client left mid-answer; what was said is stored, marked as interrupted).
+        `spent(tokens)` is told what the answer spent on the language model, however it ended."""
+        meter = Meter()
+        try:
+            return self._answer(user_id, text, send, session_id, request_id, filters, meter)
+        finally:
+            if spent is not None:
+                spent(meter.tokens)
+
+    def _answer(self, user_id: str, text: str, send: FrameSink, session_id: str | None, request_id: str | None,
+                filters: Filters | None, meter: Meter) -> Message | None:
+        turn = self._open(user_id, text, send, session_id, request_id or uuid.uuid4().hex, meter)
         send(protocol.start_frame(turn.request_id, turn.session.session_id, turn.message_id))
         try:
-            if self.tool_loop is not None:
+            if self.tools is not None:
                 stop_reason, extra = self._answer_with_tools(turn)
             else:
                 stop_reason, extra = self._retrieve_then_answer(turn, filters)
@@ -103,7 +121,8 @@ class ChatService:
         return reply
 
     # -- the steps of a turn -----------------------------------------------------------------
-    def _open(self, user_id: str, text: str, send: FrameSink, session_id: str | None, request_id: str) -> _Turn:
+    def _open(self, user_id: str, text: str, send: FrameSink, session_id: str | None, request_id: str,
+              meter: Meter) -> _Turn:
         """The session (this user's, or a new one), its recent history, and the question stored."""
         if session_id:
             session = self.sessions.get_session(user_id, session_id)
@@ -117,14 +136,15 @@ class ChatService:
             created_at=time.time(), request_id=request_id))
         sources = SourceBook()
         return _Turn(user_id, session, history, text, request_id, uuid.uuid4().hex, send, sources,
-                     AnswerText(request_id, send, sources.numbers))
+                     AnswerText(request_id, send, sources.numbers), MeteredGenerator(self.generator, meter), meter)
 
     def _answer_with_tools(self, turn: _Turn) -> tuple[str, dict]:
         """The model searches itself: no retrieval up front, the question as asked."""
         request = GenerationRequest(
             system=TOOL_SYSTEM_PROMPT, question=turn.question, sources=(), max_tokens=self.settings.max_answer_tokens,
             turns=(*bounded_history(turn.history, self.settings.history_tokens), Turn("user", turn.question)))
-        outcome = self.tool_loop.run(
+        registry = self.visitor_tools if is_visitor(turn.user_id) else self.tools
+        outcome = ToolLoop(turn.generator, registry, self.limits).run(
             request, ToolContext(turn.user_id, turn.sources), turn.text.write,
             on_tool=lambda event: turn.send(protocol.tool_frame(turn.request_id, **event)),
             before_tool=turn.text.flush)
@@ -132,7 +152,8 @@ class ChatService:
 
     def _retrieve_then_answer(self, turn: _Turn, filters: Filters | None) -> tuple[str, dict]:
         """One retrieval for the standalone question, then one generation over what it found."""
-        query = self.condenser.condense(turn.question, turn.history)
+        condenser = ModelCondenser(turn.generator) if turn.generator.uses_language_model else HeuristicCondenser()
+        query = condenser.condense(turn.question, turn.history)
         hits = self.relevant(self.retriever.search(query, k=self.settings.sources,
                                                    filters=scoped(filters, turn.user_id)))
         for hit in hits:
@@ -146,7 +167,7 @@ class ChatService:
             question=query, sources=tuple(turn.sources.sources), passages=tuple(turn.sources.passages),
             max_tokens=self.settings.max_answer_tokens,
         )
-        return self.generator.stream(request, turn.text.write).stop_reason, {"query": query}
+        return turn.generator.stream(request, turn.text.write).stop_reason, {"query": query}
 
     def _store_reply(self, turn: _Turn, content: str) -> Message:
         cited = set(turn.text.cited)

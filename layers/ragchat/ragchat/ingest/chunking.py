@@ -117,6 +117,7 @@ class StructuredChunker:
                         path=obj.key,
                         uri=obj.uri,
                         doc_type=parsed.doc_type,
+                        url=parsed.url,
                     )
                 )
         return chunks

@@ -24,7 +24,7 @@ from ragchat.ports import Chunker, ChunkStore, DocumentEmbedder, DocumentSource
 log = logging.getLogger(__name__)
 
 BATCH_CHUNKS = 256  # chunks embedded together: full batches for the model, bounded memory
-PARSER_VERSION = "parsers-v3"  # bump when parsing changes what a file yields: everything re-ingests
+PARSER_VERSION = "parsers-v4"  # bump when parsing changes what a file yields: everything re-ingests
 
 
 class Progress(Protocol):
@@ -166,6 +166,7 @@ class IngestPipeline:
             content_hash=content_hash, pipeline_version=self.pipeline_version, size=obj.size,
             status="indexed", chunk_count=len(chunks), updated_at=time.time(), order=obj.order,
             generation=uuid.uuid4().hex,  # this write's own: the store sweeps every other one
+            url=parsed.url,
         )
         return _Pending(obj, record, chunks, replaced_chunks=existing.chunk_count if existing else 0)
 

@@ -67,6 +67,9 @@ class HttpContext:
     served_hosts: tuple[str, ...] = ()  # the Host names answered (the local server); empty: any (API Gateway)
     same_origin_only: bool = False  # refuse WebSockets and state changes from other sites' pages
     page_endpoints: tuple[str, ...] = ()  # what the page may connect to besides its own server
+    socket_identity: Identity | None = None  # who is behind a WebSocket (visitors too); default: `identity`
+    chat_origins: frozenset[str] = frozenset()  # sites whose pages may open the WebSocket (visitors)
+    serve_widget: bool = True  # GET /widget.js, the embeddable chat, open to any site
 
 
 def _document_dict(d) -> dict:
@@ -143,12 +146,19 @@ def create_app(context: HttpContext) -> FastAPI:
     if context.chat is not None:
         @app.websocket("/ws")
         async def websocket(socket: WebSocket) -> None:
-            try:
-                user_id = context.identity(socket)  # a WebSocket carries headers and query like a request
+            try:  # a WebSocket carries headers and query like a request
+                user_id = (context.socket_identity or context.identity)(socket)
             except Unauthenticated:
                 await socket.close(code=4401)
                 return
             await serve_socket(socket, context.chat, user_id)
+
+    if context.serve_widget:
+        @app.get("/widget.js")
+        def widget() -> FileResponse:
+            # any site may load it (a script tag needs no CORS); five minutes in caches between releases
+            return FileResponse(STATIC / "widget.js", media_type="text/javascript; charset=utf-8",
+                                headers={"Cache-Control": "public, max-age=300"})
 
     if context.serve_page:
         @app.get("/")
@@ -159,7 +169,7 @@ def create_app(context: HttpContext) -> FastAPI:
     app.add_middleware(BodyLimit, max_bytes=context.max_upload_bytes + MULTIPART_OVERHEAD)
     app.add_middleware(SecurityHeaders, policy=content_security_policy(context.page_endpoints))
     if context.same_origin_only:
-        app.add_middleware(SameOriginOnly)
+        app.add_middleware(SameOriginOnly, chat_origins=context.chat_origins)
     if context.served_hosts:
         app.add_middleware(TrustedHostMiddleware, allowed_hosts=list(context.served_hosts), www_redirect=False)
     return app

@@ -11,9 +11,11 @@ import hmac
 
 from starlette.requests import HTTPConnection
 
-from ragchat.access import LOCAL_USER
+from ragchat.access import LOCAL_USER, visitor_id
 from ragchat.errors import Unauthenticated
+from ragchat.origins import origin_allowed
 from ragchat.server.app import Identity
+from ragchat.server.origin import same_origin
 
 
 def supplied_token(connection: HTTPConnection) -> str:
@@ -33,5 +35,26 @@ def local_identity(token: str | None, user: str = LOCAL_USER) -> Identity:
         if expected and not hmac.compare_digest(supplied_token(connection).encode("utf-8"), expected):
             raise Unauthenticated("missing or wrong token")
         return user
+
+    return identify
+
+
+def visitor_or_owner(token: str | None, allowed: frozenset[str], owner: Identity) -> Identity:
+    """Who is behind a WebSocket when visitors may chat (`ragchat serve --public`): the owner, as
+    `owner` says, from the server's own page or a client that is no browser; from a page of an
+    allowed site, the owner only with the configured token, else a visitor, holding the `?visitor=`
+    id its widget keeps. Any other site's page was refused before this (SameOriginOnly)."""
+
+    def identify(connection: HTTPConnection) -> str:
+        if same_origin(connection.headers):
+            return owner(connection)
+        if not origin_allowed(connection.headers.get("origin"), allowed):
+            raise Unauthenticated("pages of this site may not connect")
+        if token and supplied_token(connection):
+            return owner(connection)
+        try:
+            return visitor_id(connection.query_params.get("visitor", ""))
+        except ValueError as exc:
+            raise Unauthenticated(str(exc)) from exc
 
     return identify

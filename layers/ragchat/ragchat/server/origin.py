@@ -16,6 +16,8 @@ from starlette.datastructures import Headers
 from starlette.responses import JSONResponse, PlainTextResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from ragchat.origins import origin_allowed
+
 LOOPBACK_NAMES = ("localhost", "127.0.0.1", "[::1]")
 WILDCARD_BINDS = ("", "0.0.0.0", "::", "[::]")
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -56,14 +58,22 @@ def same_origin(headers: Headers) -> bool:
 
 class SameOriginOnly:
     """ASGI middleware: refuses a WebSocket handshake or a state-changing request sent by a page of
-    another origin (403), before the app sees it."""
+    another origin (403), before the app sees it. `chat_origins`: sites whose pages may open the
+    WebSocket all the same (visitors, with `ragchat serve --public`); never anything else."""
 
-    def __init__(self, app: ASGIApp):
+    def __init__(self, app: ASGIApp, chat_origins: frozenset[str] = frozenset()):
         self.app = app
+        self.chat_origins = chat_origins
+
+    def _allowed(self, scope: Scope) -> bool:
+        headers = Headers(scope=scope)
+        if same_origin(headers):
+            return True
+        return scope["type"] == "websocket" and origin_allowed(headers.get("origin"), self.chat_origins)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         guarded = scope["type"] == "websocket" or (scope["type"] == "http" and scope["method"] not in SAFE_METHODS)
-        if guarded and not same_origin(Headers(scope=scope)):
+        if guarded and not self._allowed(scope):
             refusal = "requests from another site's page are refused"
             if scope["type"] == "websocket":
                 response = PlainTextResponse(refusal, status_code=403)

@@ -19,6 +19,15 @@ def check_bind(host: str, token: str, allow_no_token: bool) -> None:
             "without one anyway.")
 
 
+def check_public(origins: frozenset[str], token: str, allow_no_token: bool) -> None:
+    """With visitors on, other sites' pages reach the server: the owner's powers (uploads, deletes,
+    private documents) must then be behind the token."""
+    if origins and not token and not allow_no_token:
+        raise ConfigurationError(
+            "refusing to let visitors in without a token: any client that is not a browser could act as you "
+            "(upload, delete, read your uploads). Set RAGCHAT_LOCAL_TOKEN, or pass --allow-no-token.")
+
+
 def serve(server: LocalServer, host: str, port: int, warm_up=None) -> None:
     """Serve until interrupted. `warm_up` runs first (the embedding model loads before the first
     question, not during it)."""
@@ -30,6 +39,7 @@ def serve(server: LocalServer, host: str, port: int, warm_up=None) -> None:
         server.watcher.start()
     watching = f", watching {server.watcher.folder}" if server.watcher else ""
     print(f"ragchat: chat on http://{host}:{port}  (WebSocket ws://{host}:{port}/ws){watching}", flush=True)
+    print(f"ragchat: embed with <script src=\"http://{host}:{port}/widget.js\" defer></script>", flush=True)
     try:
         uvicorn.run(server.app, host=host, port=port, log_level="warning", ws_max_size=WS_MAX_SIZE)
     finally:

@@ -71,6 +71,7 @@ async def serve_socket(socket: WebSocket, chat: LocalWebSocket, user_id: str) ->
     time; when the client leaves, frames not yet started are dropped and a running answer stops at
     its next write (the sink raises ClientGone)."""
     connection_id = uuid.uuid4().hex
+    address = socket.client.host if socket.client else None  # the peer, for per-address quotas
     await run_in_threadpool(chat.endpoint.connect, connection_id, user_id)
     await socket.accept()
     chat.sockets.attach(connection_id, socket)
@@ -87,7 +88,7 @@ async def serve_socket(socket: WebSocket, chat: LocalWebSocket, user_id: str) ->
                 except Exception:  # the client is gone mid-burst
                     break
                 continue
-            task = asyncio.create_task(run_in_threadpool(chat.endpoint.receive, connection_id, body))
+            task = asyncio.create_task(run_in_threadpool(chat.endpoint.receive, connection_id, body, None, address))
             tasks.add(task)
             task.add_done_callback(tasks.discard)
     except WebSocketDisconnect:

@@ -98,6 +98,10 @@ class ToolRegistry:
         self.specs: tuple[ToolSpec, ...] = tuple(
             ToolSpec(t.name, t.description, t.input_schema) for t in self.tools.values())
 
+    def only(self, names) -> ToolRegistry:
+        """A registry of the listed tools among these (an unlisted tool is unknown to it)."""
+        return ToolRegistry([tool for name, tool in self.tools.items() if name in names])
+
     def announce(self, call: ToolCall) -> str:
         tool = self.tools.get(call.name)
         if tool is None or call.input is None:

@@ -31,7 +31,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
 
-from ragchat.access import PRIVATE_ROOT, private_prefix
+from ragchat.access import PRIVATE_ROOT, is_visitor, private_prefix
 from ragchat.domain import Chunk, DocumentRecord, Filters, ScoredChunk
 from ragchat.errors import EmbeddingSpaceMismatch, StoreError
 
@@ -43,7 +43,7 @@ PIT_KEEP_ALIVE = "2m"
 READY_WAIT_S = 120  # how long a new index may take to answer
 RETRIES = 6
 CHUNK_FIELDS = ("chunk_id", "doc_id", "position", "text", "title", "heading_path", "page", "token_count", "path",
-                "uri", "doc_type")
+                "uri", "doc_type", "url")
 CHUNK_ORDER = [{"chunk_id": "asc"}, {"generation": "asc"}]  # unique per chunk: a cursor for search_after
 
 
@@ -70,13 +70,15 @@ def _filter_clauses(filters: Filters | None) -> list[dict]:
         clauses.append({"terms": {"doc_type": list(filters.doc_types)}})
     if filters.doc_ids:
         clauses.append({"terms": {"doc_id": list(filters.doc_ids)}})
-    if filters.visible_to:  # the shared library or the user's own uploads (ragchat/access.py)
-        clauses.append({"bool": {"should": [
+    if filters.visible_to:  # the shared library, and a signed-in user's own uploads (ragchat/access.py)
+        visible = [
             {"bool": {"must_not": [{"prefix": {"path": PRIVATE_ROOT}}]}},
-            {"prefix": {"path": private_prefix(filters.visible_to)}},
             {"bool": {"filter": [{"prefix": {"path": PRIVATE_ROOT}}],  # directly in uploads/: no owner
                       "must_not": [{"wildcard": {"path": f"{PRIVATE_ROOT}*/*"}}]}},
-        ], "minimum_should_match": 1}})
+        ]
+        if not is_visitor(filters.visible_to):
+            visible.append({"prefix": {"path": private_prefix(filters.visible_to)}})
+        clauses.append({"bool": {"should": visible, "minimum_should_match": 1}})
     return clauses
 
 
@@ -307,6 +309,7 @@ class OpenSearchChunkStore:
     def _chunk(source: dict) -> Chunk:
         values = {k: source.get(k) for k in CHUNK_FIELDS}
         values["heading_path"] = tuple(values["heading_path"] or ())
+        values["url"] = values["url"] or ""  # chunks written before documents had public addresses
         return Chunk(**values)
 
     def _current_only(self, hits: list[dict], k: int) -> list[dict]:

@@ -22,8 +22,8 @@ class S3Source:
     def uri_for(self, key: str) -> str:
         return f"s3://{self.bucket}/{quote(key, safe='/')}"
 
-    def _object(self, key: str, size: int, version: str | None = None) -> SourceObject:
-        return SourceObject(key=key, uri=self.uri_for(key), size=size, version=version)
+    def _object(self, key: str, size: int, version: str | None = None, url: str = "") -> SourceObject:
+        return SourceObject(key=key, uri=self.uri_for(key), size=size, version=version, url=url)
 
     def stat(self, key: str, version: str | None = None) -> SourceObject | None:
         """HeadObject (of one version, when given). None when the key has no current object, or the
@@ -38,7 +38,9 @@ class S3Source:
                                                   "MethodNotAllowed"):
                 return None
             raise
-        return self._object(key, head["ContentLength"], head.get("VersionId") or head.get("ETag"))
+        # x-amz-meta-url: where the public reads the document (citations link there)
+        url = (head.get("Metadata") or {}).get("url", "")
+        return self._object(key, head["ContentLength"], head.get("VersionId") or head.get("ETag"), url)
 
     def list(self) -> Iterator[SourceObject]:
         paginator = self.client.get_paginator("list_objects_v2")

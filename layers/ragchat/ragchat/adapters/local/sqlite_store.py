@@ -38,7 +38,7 @@ from ragchat.domain import Chunk, DocumentRecord, Filters, ScoredChunk
 from ragchat.errors import EmbeddingSpaceMismatch, StoreError
 from ragchat.ordering import recorded_order, supersedes
 
-SCHEMA_VERSION = "3"
+SCHEMA_VERSION = "4"
 # BM25F field weights: a match in the title or a heading says more about a chunk than one in its body.
 FIELD_WEIGHTS = {"title": 2.0, "headings": 1.5, "text": 1.0}
 MERGE_WHEN_DEAD = 0.3  # rebuild the snapshot as one segment once this share of rows is deleted
@@ -59,7 +59,8 @@ CREATE TABLE IF NOT EXISTS documents(
     chunk_count INTEGER NOT NULL DEFAULT 0,
     updated_at REAL NOT NULL,
     ord TEXT NOT NULL DEFAULT '',  -- the order of the write that made this row (ragchat/ordering.py)
-    generation TEXT NOT NULL DEFAULT ''
+    generation TEXT NOT NULL DEFAULT '',
+    url TEXT NOT NULL DEFAULT ''  -- the document's public address
 );
 CREATE INDEX IF NOT EXISTS documents_uri ON documents(uri);
 CREATE TABLE IF NOT EXISTS chunks(
@@ -83,18 +84,20 @@ INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', '{SCHEMA_VERSIO
 
 _CHUNK_COLUMNS = (
     "c.id, c.chunk_id, c.doc_id, c.position, c.text, c.title, c.heading_path, c.page, "
-    "c.token_count, d.path, d.uri, d.doc_type"
+    "c.token_count, d.path, d.uri, d.doc_type, d.url"
 )
 _DOC_COLUMNS = (
     "doc_id, uri, path, title, doc_type, content_hash, pipeline_version, size, status, reason, "
-    "chunk_count, updated_at, ord, generation"
+    "chunk_count, updated_at, ord, generation, url"
 )
-_INSERT_DOCUMENT = f"INSERT OR REPLACE INTO documents({_DOC_COLUMNS}) VALUES ({','.join('?' * 14)})"
+_INSERT_DOCUMENT = f"INSERT OR REPLACE INTO documents({_DOC_COLUMNS}) VALUES ({','.join('?' * 15)})"
 DELETED = "deleted"  # a row that remembers an ordered delete, so older writes stay refused
 # What each older schema needs to become the current one.
 _MIGRATIONS = {
     "2": ["ALTER TABLE documents ADD COLUMN ord TEXT NOT NULL DEFAULT ''",
-          "ALTER TABLE documents ADD COLUMN generation TEXT NOT NULL DEFAULT ''"],
+          "ALTER TABLE documents ADD COLUMN generation TEXT NOT NULL DEFAULT ''",
+          "ALTER TABLE documents ADD COLUMN url TEXT NOT NULL DEFAULT ''"],
+    "3": ["ALTER TABLE documents ADD COLUMN url TEXT NOT NULL DEFAULT ''"],
 }
 
 
@@ -131,7 +134,7 @@ def _row_to_chunk(row: tuple) -> Chunk:
     return Chunk(
         chunk_id=row[1], doc_id=row[2], position=row[3], text=row[4], title=row[5],
         heading_path=tuple(json.loads(row[6])), page=row[7], token_count=row[8],
-        path=row[9], uri=row[10], doc_type=row[11],
+        path=row[9], uri=row[10], doc_type=row[11], url=row[12],
     )
 
 
@@ -249,7 +252,8 @@ class SqliteChunkStore:
                 conn.execute(_INSERT_DOCUMENT, (
                     record.doc_id, record.uri, record.path, record.title, record.doc_type, record.content_hash,
                     record.pipeline_version, record.size, "indexed", "", len(chunks),
-                    record.updated_at or time.time(), record.order, record.generation or uuid.uuid4().hex))
+                    record.updated_at or time.time(), record.order, record.generation or uuid.uuid4().hex,
+                    record.url))
                 rows = []
                 for chunk, vector in zip(chunks, matrix):
                     terms, length = self._analysed(conn, chunk)
@@ -301,7 +305,8 @@ class SqliteChunkStore:
                 return
             conn.execute(_INSERT_DOCUMENT, (
                 record.doc_id, record.uri, record.path, record.title, record.doc_type, record.content_hash,
-                record.pipeline_version, record.size, record.status, record.reason, 0, time.time(), order, ""))
+                record.pipeline_version, record.size, record.status, record.reason, 0, time.time(), order, "",
+                record.url))
 
         self._write(work)
         return recorded

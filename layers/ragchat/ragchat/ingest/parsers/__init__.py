@@ -9,11 +9,13 @@ would fail the same way on any retry.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 
 from ragchat.domain import ParsedDocument, SourceObject
 from ragchat.errors import CorruptDocument, DocumentRejected, EmptyDocument, UnsupportedFormat
 
 from . import html, markdown, office, pdf, plain, structured
+from .common import public_url
 from .limits import UNLIMITED, ParseBudget, clipped
 
 ParserFn = Callable[[bytes, SourceObject, ParseBudget], ParsedDocument]
@@ -73,4 +75,5 @@ def parse(data: bytes, obj: SourceObject, budget: ParseBudget = UNLIMITED) -> Pa
         raise CorruptDocument(f"could not parse the file ({type(exc).__name__}: {str(exc)[:REASON_CHARS]})") from exc
     if parsed.is_empty:
         raise EmptyDocument("no text found in the file")
-    return clipped(parsed)
+    # where the source says the public reads it (S3 metadata) wins over what the file says of itself
+    return clipped(replace(parsed, url=public_url(obj.url) or public_url(parsed.url)))

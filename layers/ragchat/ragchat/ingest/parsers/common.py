@@ -27,3 +27,23 @@ def fallback_title(obj: SourceObject) -> str:
         return obj.title
     name = obj.key.rstrip("/").rsplit("/", 1)[-1]
     return name.rsplit(".", 1)[0] if "." in name else name
+
+
+MAX_URL_CHARS = 2000
+
+
+def public_url(raw: str | None) -> str:
+    """A document's public address, if it is one a citation may link to: an absolute http(s) URL
+    with a host, no credentials, no spaces or control characters; anything else is dropped ("")."""
+    from urllib.parse import urlsplit
+
+    url = (raw or "").strip()
+    if not url or len(url) > MAX_URL_CHARS or any(c.isspace() or ord(c) < 32 or ord(c) == 127 for c in url):
+        return ""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return ""
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname or "@" in parts.netloc:
+        return ""
+    return url

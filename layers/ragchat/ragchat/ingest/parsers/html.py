@@ -66,4 +66,6 @@ def parse(data: bytes, obj: SourceObject, budget: ParseBudget = UNLIMITED) -> Pa
     flush()
     title_tag = soup.title.get_text(" ", strip=True) if soup.title else ""
     title = obj.title or title_tag or first_h1 or fallback_title(obj)
-    return ParsedDocument(title=title, sections=tuple(sections), doc_type="html")
+    canonical = soup.find("link", rel="canonical", href=True)
+    url = canonical["href"] if canonical and isinstance(canonical["href"], str) else ""
+    return ParsedDocument(title=title, sections=tuple(sections), doc_type="html", url=url)

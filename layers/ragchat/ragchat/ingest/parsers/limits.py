@@ -32,4 +32,4 @@ def clipped(parsed: ParsedDocument) -> ParsedDocument:
     """The document with its title and heading paths cut to their limits."""
     sections = tuple(Section(text=s.text, page=s.page, heading_path=clip_heading_path(s.heading_path))
                      for s in parsed.sections)
-    return ParsedDocument(title=clip_title(parsed.title), sections=sections, doc_type=parsed.doc_type)
+    return ParsedDocument(title=clip_title(parsed.title), sections=sections, doc_type=parsed.doc_type, url=parsed.url)

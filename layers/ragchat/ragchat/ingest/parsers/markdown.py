@@ -12,6 +12,7 @@ from .limits import UNLIMITED, ParseBudget
 
 _FRONT_MATTER = re.compile(r"\A---\s*\n(.*?)\n(?:---|\.\.\.)\s*(?:\n|\Z)", re.S)
 _FM_TITLE = re.compile(r"^title:\s*['\"]?(.+?)['\"]?\s*$", re.M)
+_FM_URL = re.compile(r"^(?:url|canonical_url):\s*['\"]?(\S+?)['\"]?\s*$", re.M)
 
 
 @lru_cache(maxsize=1)
@@ -42,13 +43,13 @@ def _html_text(fragment: str) -> str:
     return " ".join(soup.get_text(" ").split())
 
 
-def _front_matter(text: str) -> tuple[str | None, str]:
-    """The front matter's title, if any, and the text after the front matter."""
+def _front_matter(text: str) -> tuple[str | None, str, str]:
+    """The front matter's title and url, if any, and the text after the front matter."""
     match = _FRONT_MATTER.match(text)
     if not match:
-        return None, text
-    title = _FM_TITLE.search(match.group(1))
-    return (title.group(1) if title else None), text[match.end():]
+        return None, "", text
+    title, url = _FM_TITLE.search(match.group(1)), _FM_URL.search(match.group(1))
+    return (title.group(1) if title else None), (url.group(1) if url else ""), text[match.end():]
 
 
 class _Sections:
@@ -97,7 +98,7 @@ class _Sections:
 
 
 def parse(data: bytes, obj: SourceObject, budget: ParseBudget = UNLIMITED) -> ParsedDocument:
-    front_title, text = _front_matter(decode_text(data))
+    front_title, url, text = _front_matter(decode_text(data))
     collected = _Sections()
     tokens = _parser().parse(text)
     i = 0
@@ -112,4 +113,4 @@ def parse(data: bytes, obj: SourceObject, budget: ParseBudget = UNLIMITED) -> Pa
         i += 1
     collected.flush()
     title = obj.title or front_title or collected.first_h1 or fallback_title(obj)
-    return ParsedDocument(title=title, sections=tuple(collected.sections), doc_type="markdown")
+    return ParsedDocument(title=title, sections=tuple(collected.sections), doc_type="markdown", url=url)

@@ -158,6 +158,12 @@ function onFrame(frame) {
       if (request) { request.node.remove(); state.pending.delete(frame.requestId); }
       addMessage("error", `${frame.message}`);
       $("send").disabled = false;
+      if (frame.code === "quota_exceeded") {  // the message says why; the button waits as long as it says
+        const wait = Math.min(Number(frame.retryAfter) || 60, 86400);
+        $("send").disabled = true;
+        notice(`You can send again in ${wait} s.`);
+        setTimeout(() => { $("send").disabled = false; notice(""); }, wait * 1000);
+      }
       break;
   }
 }
