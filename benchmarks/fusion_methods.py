@@ -143,9 +143,10 @@ def tuned(family: str, lists, qrels) -> float:
 
 def core_over(data: Path, name: str, source):
     core = build_core(Settings(data_dir=data / name))
-    if core.store.count_chunks() == 0:
-        print(f"ingesting {name} into {data / name} (once; kept for the next run)", file=sys.stderr)
-        core.pipeline.sync(source)
+    # sync, not "ingest if empty": an interrupted first run leaves a partial store, and sync only
+    # embeds what the store does not hold yet
+    print(f"syncing {name} into {data / name} (kept for the next run)", file=sys.stderr)
+    core.pipeline.sync(source)
     core.embedder.embed_query("warm up")
     return core
 

@@ -67,7 +67,8 @@ class UncachedQueries:
         self.inner, self.model_id, self.dimension = inner, inner.model_id, inner.dimension
 
     def embed_query(self, text):
-        return self.inner.embed_documents([text])[0]
+        self.inner.forget_queries()
+        return self.inner.embed_query(text)
 
     def score_vectors(self, matrix, query):
         return self.inner.score_vectors(matrix, query)

@@ -26,13 +26,14 @@ def fake_embedder() -> FakeHashingEmbedder:
 
 
 @pytest.fixture(scope="session")
-def real_embedder():
-    """The real all-MiniLM-L6-v2, loaded once for the whole session."""
+def real_embedder(tmp_path_factory):
+    """The real all-MiniLM-L6-v2 as the product builds it (questions through ONNX Runtime), loaded
+    once for the whole session."""
     pytest.importorskip("sentence_transformers", reason="the 'local' extra is not installed")
     from ragchat.bootstrap import build_embedder
     from ragchat.config import Settings
 
-    embedder = build_embedder(Settings())
+    embedder = build_embedder(Settings(data_dir=tmp_path_factory.mktemp("embedder")))
     embedder.warm_up()
     return embedder
 

@@ -67,7 +67,8 @@ def build_embedder(settings: Settings) -> Embedder:
                                     concurrency=settings.embedding_concurrency, region=settings.aws_region or None)
     from ragchat.adapters.local.embedder import SentenceTransformerEmbedder
 
-    return SentenceTransformerEmbedder(batch_size=settings.embed_batch_size)
+    return SentenceTransformerEmbedder(batch_size=settings.embed_batch_size,
+                                       query_cache_dir=settings.data_dir / "models")
 
 
 def build_store(settings: Settings, embedder: Embedder | None) -> ChunkStore:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 
@@ -28,8 +29,12 @@ class SentenceTransformerEmbedder:
     """Embedder port over sentence-transformers. The model loads on first use, then stays."""
 
     def __init__(self, batch_size: int, model_path: str | None = None, model_id: str = DEFAULT_MODEL_ID,
-                 dimension: int = 384):
+                 dimension: int = 384, query_cache_dir: Path | None = None):
+        """`query_cache_dir`: where the ONNX export of the model for questions is kept
+        (adapters/local/onnx_queries.py); None embeds questions with PyTorch too."""
         self.model_path = model_path
+        self.query_cache_dir = query_cache_dir
+        self._query_encoder = None
         self.model_id = model_id
         self.batch_size = batch_size
         self.dimension = dimension
@@ -49,12 +54,16 @@ class SentenceTransformerEmbedder:
                     transformers_logging.disable_progress_bar()
                     disable_progress_bars()
                     # a folder on disk, never the hub: loading must work with no network at all
-                    model = SentenceTransformer(self.model_path or packaged_model_path(), device="cpu",
-                                                local_files_only=True)
+                    path = self.model_path or packaged_model_path()
+                    model = SentenceTransformer(path, device="cpu", local_files_only=True)
                     actual = model.get_embedding_dimension()
                     if actual != self.dimension:
                         raise ConfigurationError(
                             f"{self.model_id} gives {actual} dimensions, configured {self.dimension}")
+                    if self.query_cache_dir is not None:
+                        from ragchat.adapters.local.onnx_queries import onnx_query_encoder
+
+                        self._query_encoder = onnx_query_encoder(model, path, self.query_cache_dir)
                     self._model = model
         return self._model
 
@@ -76,7 +85,12 @@ class SentenceTransformerEmbedder:
             if cached is not None:
                 self._queries.move_to_end(text)
                 return cached.copy()  # callers own their vector; the cached one stays read-only
-        vector = self.embed_documents([text])[0]
+        model = self._load()
+        if self._query_encoder is not None:
+            vector = self._query_encoder.encode(text)
+        else:
+            vector = model.encode([text], batch_size=1, normalize_embeddings=True, convert_to_numpy=True,
+                                  show_progress_bar=False)[0].astype(np.float32, copy=False)
         vector.setflags(write=False)
         with self._lock:
             self._queries[text] = vector
@@ -95,5 +109,10 @@ class SentenceTransformerEmbedder:
         numpy/BLAS pool does not compete with torch's still-spinning threads for the same cores."""
         import torch
 
+        query = torch.from_numpy(np.ascontiguousarray(query, dtype=np.float32))
         with torch.inference_mode():
-            return torch.mv(torch.from_numpy(matrix), torch.from_numpy(np.ascontiguousarray(query))).numpy()
+            if matrix.T.flags.c_contiguous:
+                # the store keeps its vectors column-major: (1 x d) @ (d x rows) streams through
+                # memory once, 2.5x faster than torch's matrix-vector product on row-major rows
+                return (query[None] @ torch.from_numpy(matrix.T))[0].numpy()
+            return torch.mv(torch.from_numpy(np.ascontiguousarray(matrix)), query).numpy()
