@@ -15,6 +15,7 @@ import hashlib
 import logging
 import os
 import tempfile
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -110,7 +111,9 @@ def _exported(model, model_path: str, cache_dir: Path) -> Path:
     handle, scratch = tempfile.mkstemp(dir=cache_dir, suffix=".onnx.part")
     os.close(handle)
     try:
-        with torch.no_grad():
+        # the tracer's warnings are about graph shapes the check against PyTorch covers anyway
+        with torch.no_grad(), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
             torch.onnx.export(Wrapped(), tuple(features[name] for name in names), scratch, input_names=names,
                               output_names=["last_hidden_state"], opset_version=OPSET, dynamo=False,
                               dynamic_axes={name: {0: "batch", 1: "tokens"} for name in [*names, "last_hidden_state"]})
