@@ -154,8 +154,8 @@ def test_embedder_forgets_its_recent_questions_when_asked(real_embedder):
     """`ragchat eval retrieval` empties the cache before each stage, so no stage is timed on the
     query embeddings the one before it computed."""
     calls = []
-    encode = real_embedder.embed_documents
-    real_embedder.embed_documents = lambda texts: calls.append(list(texts)) or encode(texts)
+    encode = real_embedder._encode_query
+    real_embedder._encode_query = lambda text: calls.append(text) or encode(text)
     try:
         real_embedder.embed_query("how do glaciers carve valleys")
         real_embedder.embed_query("how do glaciers carve valleys")
@@ -164,4 +164,4 @@ def test_embedder_forgets_its_recent_questions_when_asked(real_embedder):
         real_embedder.embed_query("how do glaciers carve valleys")
         assert len(calls) == 2
     finally:
-        del real_embedder.embed_documents
+        del real_embedder._encode_query

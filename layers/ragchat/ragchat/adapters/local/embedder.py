@@ -85,18 +85,20 @@ class SentenceTransformerEmbedder:
             if cached is not None:
                 self._queries.move_to_end(text)
                 return cached.copy()  # callers own their vector; the cached one stays read-only
-        model = self._load()
-        if self._query_encoder is not None:
-            vector = self._query_encoder.encode(text)
-        else:
-            vector = model.encode([text], batch_size=1, normalize_embeddings=True, convert_to_numpy=True,
-                                  show_progress_bar=False)[0].astype(np.float32, copy=False)
+        vector = self._encode_query(text)
         vector.setflags(write=False)
         with self._lock:
             self._queries[text] = vector
             if len(self._queries) > QUERY_CACHE:
                 self._queries.popitem(last=False)
         return vector.copy()
+
+    def _encode_query(self, text: str) -> np.ndarray:
+        model = self._load()
+        if self._query_encoder is not None:
+            return self._query_encoder.encode(text)
+        return model.encode([text], batch_size=1, normalize_embeddings=True, convert_to_numpy=True,
+                            show_progress_bar=False)[0].astype(np.float32, copy=False)
 
     def forget_queries(self) -> None:
         """Empty the cache of recent questions (a measurement that repeats questions must not time
