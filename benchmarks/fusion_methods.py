@@ -61,7 +61,7 @@ def _scored(hits) -> list[ScoredChunk]:
 
 def shipped_convex(alpha: float):
     return lambda bm, de: [h.chunk.chunk_id for h in convex_fusion(
-        {"bm25": _scored(bm), "dense": _scored(de)}, {"dense": alpha, "bm25": 1 - alpha})]
+        {"bm25": _scored(bm), "dense": _scored(de)}, {"dense": alpha, "bm25": 1 - alpha}, depth=DEPTH)]
 
 
 def shipped_rrf(k: float, dense_weight: float = 0.5):

@@ -165,3 +165,28 @@ def test_embedder_forgets_its_recent_questions_when_asked(real_embedder):
         assert len(calls) == 2
     finally:
         del real_embedder._encode_query
+
+
+def test_cli_eval_retrieval_reports_a_reranker_that_never_reranked(cli, tmp_path, monkeypatch, capsys):
+    """A rerank endpoint that is down must not pass for one that reranks: its row says how many
+    searches kept the fused order."""
+    import socket
+
+    with socket.socket() as probe:  # a port nobody listens on: every call is refused at once
+        probe.bind(("127.0.0.1", 0))
+        closed = probe.getsockname()[1]
+    monkeypatch.setenv("RAGCHAT_RERANKER", "http")
+    monkeypatch.setenv("RAGCHAT_RERANK_URL", f"http://127.0.0.1:{closed}")
+    corpus = tmp_path / "docs"
+    corpus.mkdir()
+    (corpus / "volcanoes.md").write_text("# Volcanoes\n\nLava erupts from volcanoes when magma rises.\n")
+    (corpus / "glaciers.md").write_text("# Glaciers\n\nGlaciers are slow rivers of ice that carve valleys.\n")
+    questions = tmp_path / "questions.jsonl"
+    questions.write_text("\n".join(json.dumps(q) for q in [
+        {"id": "q1", "question": "where does lava come from", "relevant": ["volcanoes.md"]},
+        {"id": "q2", "question": "what carves valleys", "relevant": ["glaciers.md"]}]))
+    _code, out = cli("eval", "retrieval", "--corpus", str(corpus), "--questions", str(questions), "--json")
+    stages = json.loads(out)["stages"]
+    assert stages["hybrid+rerank"]["fell_back"] == 2 and "fell_back" not in stages["hybrid"]
+    _code, out = cli("eval", "retrieval", "--corpus", str(corpus), "--questions", str(questions))
+    assert "hybrid+rerank: 2 of 2 searches kept the fused order" in out

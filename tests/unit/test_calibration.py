@@ -42,15 +42,13 @@ def test_calibration_never_lets_a_question_find_its_own_chunk(store, monkeypatch
 
     fused_arms, fuse = [], calibration.convex_fusion
     monkeypatch.setattr(calibration, "convex_fusion",
-                        lambda arms, weights: fused_arms.append(arms) or fuse(arms, weights))
+                        lambda arms, weights, **options: fused_arms.append(arms) or fuse(arms, weights, **options))
     returned = []
     keyword = store.keyword_search
     monkeypatch.setattr(store, "keyword_search",
                         lambda q, k, f=None: returned.append(keyword(q, k, f)) or returned[-1])
     result = calibrate(store, EMBEDDER, current=0.8, questions=10)
     assert result.questions == len(TOPICS) and list(result.curve)[: len(GRID)] == GRID
-    assert all(0.0 <= v <= 1.0 for v in result.curve.values())
-    assert result.suggested in GRID and (result.suggested == 0.8 or result.gain > 0.005)
     picked = pseudo_questions(store, 10)  # the same draw, in the same order
     for n, (_, _, holding) in enumerate(picked):
         assert any(h.chunk.chunk_id in holding for h in returned[n])  # the store found the own chunk...

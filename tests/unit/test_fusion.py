@@ -100,3 +100,15 @@ def test_convex_is_blind_to_the_scale_of_bm25_scores(bm25, dense, factor):
     plain, rescaled = convex_fusion(arms, WEIGHTS), convex_fusion(scaled, WEIGHTS)
     assert [round(h.score, 9) for h in plain] == [round(h.score, 9) for h in rescaled]
     assert sorted(order(plain)) == sorted({c for c, _ in bm25} | {c for c, _ in dense})
+
+
+def test_convex_keyword_arm_shorter_than_asked_holds_every_match():
+    """An error code found in one chunk only: the keyword arm returns that one hit out of 100 asked,
+    so every other chunk scored its floor, and the one exact match must not be flattened."""
+    keyword = scored(("ERR_CONN_RESET-runbook", 5.0))
+    vector = scored(("x", 0.5), ("y", 0.45), ("ERR_CONN_RESET-runbook", 0.40))
+    exhaustive = convex_fusion({"bm25": keyword, "dense": vector}, WEIGHTS, depth=100)
+    assert order(exhaustive)[0] == "ERR_CONN_RESET-runbook"
+    # a list as long as asked may have cut off matches: a missing chunk gets the arm's lowest score
+    truncated = convex_fusion({"bm25": keyword, "dense": vector}, WEIGHTS, depth=1)
+    assert order(truncated)[0] == "x"

@@ -47,6 +47,7 @@ def test_onnx_disagreeing_with_pytorch_is_not_used(tmp_path, monkeypatch):
     vector = model.embed_query(QUESTIONS[0])
     assert model._query_encoder is None
     assert np.abs(vector - model.embed_documents(QUESTIONS[:1])[0]).max() < 1e-6
+    assert list(tmp_path.glob("*.onnx")) == []  # removed, so the next start exports afresh
 
 
 def test_onnx_export_failure_keeps_pytorch_and_leaves_no_partial_file(tmp_path, monkeypatch):
@@ -71,3 +72,17 @@ def test_onnx_without_onnxruntime_keeps_pytorch(tmp_path, monkeypatch):
     model = embedder(tmp_path)
     assert model.embed_query("still answered").shape == (384,)
     assert model._query_encoder is None and not list(tmp_path.iterdir())
+
+
+def test_onnx_failing_at_question_time_falls_back_to_pytorch(tmp_path):
+    model = embedder(tmp_path)
+    expected = model.embed_query(QUESTIONS[0])
+
+    class Broken:
+        def encode(self, text):
+            raise RuntimeError("session lost")
+
+    model._query_encoder = Broken()
+    model.forget_queries()
+    assert np.abs(model.embed_query(QUESTIONS[0]) - expected).max() < 1e-5
+    assert model._query_encoder is None

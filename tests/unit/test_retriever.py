@@ -82,9 +82,14 @@ def ids(hits):
     return [h.chunk.chunk_id for h in hits]
 
 
+# both arms returned fewer than asked, so each holds every match: "a" scored the vector arm's floor
+# and "d" the keyword arm's, and d's cosine counts for more than a's BM25 at a dense weight of 0.8
+FUSED = ["b", "c", "d", "a"]
+
+
 def test_retriever_runs_the_two_arms_side_by_side():
     made = retriever(meet=True)
-    assert ids(made.search("q", k=4)) == ["b", "c", "a", "d"]
+    assert ids(made.search("q", k=4)) == FUSED
     assert made.store.threads["bm25"] != made.store.threads["dense"]
 
 
@@ -100,13 +105,13 @@ def test_retriever_single_arm_modes_skip_fusion():
 
 
 def test_retriever_reranks_the_top_candidates_and_keeps_the_rest_after():
-    reranker = FakeReranker({"a": 0.9, "b": 0.1, "c": 0.5})
+    reranker = FakeReranker({"d": 0.9, "b": 0.1, "c": 0.5})
     made = retriever(reranker, candidates=3)
     found = made.search("q", k=4)
-    assert ids(found) == ["a", "c", "b", "d"]
+    assert ids(found) == ["d", "c", "b", "a"]
     assert found[0].ranks["rerank"] == 1 and found[0].arm_scores["rerank"] == 0.9
     assert len(reranker.calls[0]) == 3 and made.fallbacks == []
-    assert ids(made.search("q", k=4, rerank=False)) == ["b", "c", "a", "d"]
+    assert ids(made.search("q", k=4, rerank=False)) == FUSED
 
 
 @pytest.mark.parametrize("reranker, reason", [
@@ -116,7 +121,7 @@ def test_retriever_reranks_the_top_candidates_and_keeps_the_rest_after():
 def test_retriever_keeps_the_fused_order_when_the_reranker_fails_or_is_late(reranker, reason):
     made = retriever(reranker, budget_s=0.2)
     started = time.monotonic()
-    assert ids(made.search("q", k=4)) == ["b", "c", "a", "d"]
+    assert ids(made.search("q", k=4)) == FUSED
     assert time.monotonic() - started < 0.9  # the budget, not the reranker, set the wait
     assert made.fallbacks == [reason]
 
@@ -127,8 +132,33 @@ def test_retriever_refuses_a_reranker_that_scores_the_wrong_number_of_passages()
             return [1.0]
 
     made = retriever(Short())
-    assert ids(made.search("q", k=4)) == ["b", "c", "a", "d"]
+    assert ids(made.search("q", k=4)) == FUSED
     assert made.fallbacks == ["ValueError: 1 scores for 3 passages"]
+
+
+def test_retriever_refuses_a_reranker_that_leaves_a_passage_out():
+    class LeavesOut(FakeReranker):
+        def rerank(self, query, passages, timeout_s):
+            return [1.0, float("nan"), 0.5]  # what the adapters give for a passage without a score
+
+    made = retriever(LeavesOut())
+    assert ids(made.search("q", k=4)) == FUSED
+    assert made.fallbacks == ["ValueError: a passage left out, or a score that is not a finite number"]
+
+
+def test_retriever_late_reranker_calls_never_hold_up_later_searches():
+    """A late call keeps running after its budget (it cannot be cancelled); later searches must not
+    queue behind such calls, neither their keyword arm nor their own rerank."""
+    reranker = FakeReranker(delay_s=1.5)
+    made = retriever(reranker, budget_s=0.05)
+    times = []
+    for _ in range(8):  # twice as many as may run at once
+        started = time.monotonic()
+        assert ids(made.search("q", k=4)) == FUSED
+        times.append(time.monotonic() - started)
+    assert max(times) < 0.5, times
+    assert len(reranker.calls) == 4  # the rest kept the fused order without calling
+    assert made.fallbacks[-1] == "4 earlier calls are still running"
 
 
 @pytest.mark.parametrize("query, k, mode, message", [

@@ -143,6 +143,10 @@ def cmd_eval_retrieval(args: argparse.Namespace) -> int:
         source, questions = FolderSource(args.corpus), load_questions(args.questions)
     settings = _settings(args)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
+    if args.embedder is None:  # built from the real data folder: its exported model is kept between runs
+        from ragchat.bootstrap import build_embedder
+
+        args.embedder = build_embedder(settings)
     with tempfile.TemporaryDirectory(prefix="eval-", dir=settings.data_dir) as scratch:
         bar = _Bar(f"ingest {questions.name}")
         try:
@@ -163,6 +167,10 @@ def cmd_eval_retrieval(args: argparse.Namespace) -> int:
     for stage, row in result["stages"].items():
         print(f"{stage:<14} {row['ndcg@10']:>8.4f} {row['recall@100']:>8.4f} "
               f"{row['latency_p50_ms']:>8.1f} {row['latency_p95_ms']:>8.1f}")
+    for stage, row in result["stages"].items():
+        if row.get("fell_back"):
+            print(f"warning: {stage}: {row['fell_back']} of {len(questions.queries)} searches kept the fused order "
+                  "(the reranker failed or was late; the log says why)")
     return 0
 
 

@@ -29,7 +29,8 @@ class HttpReranker:
         response = self.client.post("/v1/rerank", json=body, timeout=timeout_s)
         if response.status_code != 200:
             raise RuntimeError(f"the rerank endpoint answered {response.status_code}: {response.text[:200]}")
-        scores = [float("-inf")] * len(passages)  # a passage the endpoint left out ranks last
+        scores = [float("nan")] * len(passages)  # a passage left out: the retriever keeps the fused order
         for result in response.json()["results"]:
             scores[int(result["index"])] = float(result["relevance_score"])
         return scores
+

@@ -73,7 +73,7 @@ def calibrate(store: ChunkStore, embedder: QueryEmbedder, current: float, questi
                 "dense": _without(store.vector_search(embedder.embed_query(sentence), DEPTH), holding)}
         asked += 1
         for weight in GRID:
-            fused = convex_fusion(arms, {"dense": weight, "bm25": 1 - weight})
+            fused = convex_fusion(arms, {"dense": weight, "bm25": 1 - weight}, depth=DEPTH)
             documents = list(dict.fromkeys(h.chunk.doc_id for h in fused))
             sums[weight] += ndcg_at_k(documents, {doc_id: 1}, 10)
     if not asked:

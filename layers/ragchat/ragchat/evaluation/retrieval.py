@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from ragchat.domain import ScoredChunk
@@ -84,8 +84,21 @@ def stages_of(retriever: HybridRetriever) -> dict[str, Stage]:
                               Fusion("rrf", rrf_k=retriever.fusion.rrf_k))
         stages["hybrid (rrf)"] = rrf.search
     if retriever.reranking is not None:
-        stages["hybrid+rerank"] = lambda q, k: retriever.search(q, k, rerank=True)
+        stages["hybrid+rerank"] = RerankStage(retriever)
     return stages
+
+
+class RerankStage:
+    """The reranked stage, counting the searches that fell back to the fused order (a reranker that
+    fails every time must not pass for one that reranks)."""
+
+    def __init__(self, retriever: HybridRetriever):
+        self.fallbacks: list[str] = []
+        self.retriever = HybridRetriever(retriever.store, retriever.embedder, retriever.candidates, retriever.fusion,
+                                         replace(retriever.reranking, on_fallback=self.fallbacks.append))
+
+    def __call__(self, query: str, k: int) -> list[ScoredChunk]:
+        return self.retriever.search(query, k, rerank=True)
 
 
 def _documents_in_order(results: list[ScoredChunk]) -> list[str]:
@@ -111,6 +124,8 @@ def evaluate(pipeline: IngestPipeline, stages: Mapping[str, Stage], source: Docu
                                  "is it the right folder?")
     for run in stages.values():
         run("warm up", 1)  # model loading is not query latency
+        if isinstance(run, RerankStage):
+            run.fallbacks.clear()
 
     out: dict = {"stages": {}}
     for name, run in stages.items():
@@ -124,6 +139,8 @@ def evaluate(pipeline: IngestPipeline, stages: Mapping[str, Stage], source: Docu
             ndcgs.append(ndcg_at_k(ranked, questions.qrels[query_id], 10))
             recalls.append(recall_at_k(ranked, questions.qrels[query_id], 100))
         out["stages"][name] = StageResult(sum(ndcgs) / len(ndcgs), sum(recalls) / len(recalls), latencies).as_dict()
+        if isinstance(run, RerankStage):
+            out["stages"][name]["fell_back"] = len(run.fallbacks)
     out["ingest"] = {
         "documents": report.seen, "chunks": pipeline.store.count_chunks(), "skipped": len(report.rejected),
         "failed": len(report.failed), "seconds": round(ingest_seconds, 1),

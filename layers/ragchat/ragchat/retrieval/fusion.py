@@ -46,7 +46,7 @@ def reciprocal_rank_fusion(
 
 
 def convex_fusion(arms: Mapping[str, Sequence[ScoredChunk]], weights: Mapping[str, float],
-                  limit: int | None = None) -> list[ScoredChunk]:
+                  limit: int | None = None, depth: int | None = None) -> list[ScoredChunk]:
     """sum over arms of weight x (score - the arm's theoretical minimum) / (the arm's top score for
     this query - that minimum).
 
@@ -54,8 +54,10 @@ def convex_fusion(arms: Mapping[str, Sequence[ScoredChunk]], weights: Mapping[st
     unsure (a flat list, all its hits about as weak as its best) spreads its candidates over a
     narrow band and moves the fused order little, while an arm with a clear winner moves it a lot.
     So a weak arm is discounted query by query, with no extra parameter. A chunk an arm did not
-    return gets that arm's lowest returned score (its true score is at most that). Ties keep the
-    order of first appearance, arm by arm in the order given.
+    return gets that arm's lowest returned score (its true score is at most that), unless the arm
+    returned fewer than the `depth` it was asked for: then its list holds every match (a keyword
+    arm lists only chunks that share a term with the query), and a chunk missing from it scored the
+    arm's floor. Ties keep the order of first appearance, arm by arm in the order given.
     """
     normalised: dict[str, dict[str, float]] = {}
     missing: dict[str, float] = {}
@@ -77,7 +79,8 @@ def convex_fusion(arms: Mapping[str, Sequence[ScoredChunk]], weights: Mapping[st
             continue
         span = max(raw.values()) - floor
         normalised[arm] = {cid: (score - floor) / span if span > 0 else 1.0 for cid, score in raw.items()}
-        missing[arm] = min(normalised[arm].values())
+        exhaustive = depth is not None and len(results) < depth
+        missing[arm] = 0.0 if exhaustive else min(normalised[arm].values())
     fused = {cid: sum(weights.get(arm, 0.0) * scaled.get(cid, missing[arm]) for arm, scaled in normalised.items())
              for cid in chunks}
     order = sorted(fused, key=lambda cid: -fused[cid])

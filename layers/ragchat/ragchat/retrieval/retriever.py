@@ -4,6 +4,7 @@ fused by score (fusion.py), then optionally reordered by a reranker within a lat
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import time
 from collections.abc import Callable
@@ -19,6 +20,7 @@ from ragchat.retrieval.fusion import DENSE_WEIGHT, convex_fusion, reciprocal_ran
 MODES = ("hybrid", "bm25", "dense")
 FUSIONS = ("convex", "rrf")
 MAX_K = 1000
+RERANKS_IN_FLIGHT = 4
 MAX_QUERY_CHARS = 8000  # a question plus the words a follow-up rewrite adds
 log = logging.getLogger(__name__)
 
@@ -35,10 +37,12 @@ class Fusion:
         if not 0.0 <= self.dense_weight <= 1.0:
             raise ValueError("the dense weight must be between 0 and 1")
 
-    def __call__(self, arms: dict[str, list[ScoredChunk]], limit: int) -> list[ScoredChunk]:
+    def __call__(self, arms: dict[str, list[ScoredChunk]], limit: int, depth: int | None = None) -> list[ScoredChunk]:
+        """`depth`: how many hits each arm was asked for (an arm that returned fewer holds every match)."""
         if self.method == "rrf":
             return reciprocal_rank_fusion(arms, k=self.rrf_k, limit=limit)
-        return convex_fusion(arms, {"dense": self.dense_weight, "bm25": 1.0 - self.dense_weight}, limit=limit)
+        return convex_fusion(arms, {"dense": self.dense_weight, "bm25": 1.0 - self.dense_weight}, limit=limit,
+                             depth=depth)
 
 
 @dataclass(frozen=True)
@@ -63,7 +67,12 @@ class HybridRetriever:
         self.fusion = fusion or Fusion()
         self.reranking = reranking
         self._pool: ThreadPoolExecutor | None = None
+        self._rerank_pool: ThreadPoolExecutor | None = None
         self._pool_lock = threading.Lock()
+        # a late rerank call is not cancelled (an HTTP or Bedrock call cannot be): it keeps its
+        # thread until it ends, so at most RERANKS_IN_FLIGHT run at once, and when all are taken
+        # the next search keeps its fused order at once instead of queueing behind them
+        self._rerank_slots = threading.BoundedSemaphore(RERANKS_IN_FLIGHT)
 
     def search(self, query: str, k: int = 10, filters: Filters | None = None, mode: str = "hybrid",
                rerank: bool | None = None) -> list[ScoredChunk]:
@@ -82,7 +91,7 @@ class HybridRetriever:
         if mode == "dense":
             return self.store.vector_search(self.embedder.embed_query(query), k, filters)
         depth = max(k, self.candidates)
-        fused = self.fusion(self._arms(query, depth, filters), limit=depth)
+        fused = self.fusion(self._arms(query, depth, filters), limit=depth, depth=depth)
         if self.reranking is not None and rerank is not False:
             return self._reranked(query, fused, k)
         return fused[:k]
@@ -100,18 +109,34 @@ class HybridRetriever:
                 self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="ragchat-retrieval")
             return self._pool
 
+    def _rerank_worker(self) -> ThreadPoolExecutor:
+        with self._pool_lock:
+            if self._rerank_pool is None:
+                self._rerank_pool = ThreadPoolExecutor(max_workers=RERANKS_IN_FLIGHT,
+                                                       thread_name_prefix="ragchat-rerank")
+            return self._rerank_pool
+
     def _reranked(self, query: str, fused: list[ScoredChunk], k: int) -> list[ScoredChunk]:
         reranking = self.reranking
         head, tail = fused[:reranking.candidates], fused[reranking.candidates:]
         if len(head) < 2:
             return fused[:k]
+        if not self._rerank_slots.acquire(blocking=False):
+            return self._fallback(fused, k, f"{RERANKS_IN_FLIGHT} earlier calls are still running")
         started = time.monotonic()
-        call = self._worker().submit(reranking.reranker.rerank, query, [h.chunk.embedding_text for h in head],
-                                     reranking.budget_s)
+        try:
+            call = self._rerank_worker().submit(reranking.reranker.rerank, query,
+                                                [h.chunk.embedding_text for h in head], reranking.budget_s)
+        except Exception:
+            self._rerank_slots.release()
+            raise
+        call.add_done_callback(lambda _: self._rerank_slots.release())
         try:
             scores = call.result(timeout=reranking.budget_s)
             if len(scores) != len(head):
                 raise ValueError(f"{len(scores)} scores for {len(head)} passages")
+            if not all(math.isfinite(score) for score in scores):
+                raise ValueError("a passage left out, or a score that is not a finite number")
         except FutureTimeout:
             return self._fallback(fused, k, f"no answer within {reranking.budget_s:.1f} s")
         except Exception as exc:  # the reranker's failure must never cost the user the answer

@@ -29,8 +29,9 @@ class BedrockReranker:
         self.client = client
         self.model_id = model_id
         self.name = f"bedrock:{model_id}"
+        meta = client.meta
         self.model_arn = (model_id if model_id.startswith("arn:")
-                          else f"arn:aws:bedrock:{client.meta.region_name}::foundation-model/{model_id}")
+                          else f"arn:{meta.partition}:bedrock:{meta.region_name}::foundation-model/{model_id}")
 
     def rerank(self, query: str, passages: Sequence[str], timeout_s: float) -> list[float]:
         if not passages:
@@ -43,7 +44,8 @@ class BedrockReranker:
                 "type": "TEXT", "textDocument": {"text": (text or " ")[:MAX_TEXT_CHARS]}}} for text in passages],
             rerankingConfiguration={"type": "BEDROCK_RERANKING_MODEL", "bedrockRerankingConfiguration": {
                 "numberOfResults": len(passages), "modelConfiguration": {"modelArn": self.model_arn}}})
-        scores = [float("-inf")] * len(passages)  # a passage the model left out ranks last
+        scores = [float("nan")] * len(passages)  # a passage left out: the retriever keeps the fused order
         for result in response["results"]:
             scores[result["index"]] = float(result["relevanceScore"])
         return scores
+

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
@@ -13,6 +14,7 @@ from ragchat.errors import ConfigurationError
 
 DEFAULT_MODEL_ID = "sentence-transformers/all-MiniLM-L6-v2"
 QUERY_CACHE = 256
+log = logging.getLogger(__name__)
 
 
 def packaged_model_path() -> str:
@@ -95,8 +97,14 @@ class SentenceTransformerEmbedder:
 
     def _encode_query(self, text: str) -> np.ndarray:
         model = self._load()
-        if self._query_encoder is not None:
-            return self._query_encoder.encode(text)
+        encoder = self._query_encoder
+        if encoder is not None:
+            try:
+                return encoder.encode(text)
+            except Exception as error:  # never lose a question to the faster path: PyTorch from now on
+                log.warning("ONNX Runtime failed (%s: %s): questions are embedded with PyTorch from now on",
+                            type(error).__name__, error)
+                self._query_encoder = None
         return model.encode([text], batch_size=1, normalize_embeddings=True, convert_to_numpy=True,
                             show_progress_bar=False)[0].astype(np.float32, copy=False)
 

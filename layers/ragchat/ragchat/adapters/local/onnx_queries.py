@@ -70,7 +70,9 @@ def onnx_query_encoder(model, model_path: str, cache_dir: Path) -> OnnxQueryEnco
                     type(error).__name__, error)
         return None
     if difference > TOLERANCE:
-        log.warning("questions are embedded with PyTorch: the ONNX model differs by %.2g", difference)
+        log.warning("questions are embedded with PyTorch: the ONNX model differs by %.2g (removed: the next "
+                    "start exports it again)", difference)
+        path.unlink(missing_ok=True)
         return None
     return encoder
 
@@ -88,9 +90,11 @@ def _unsupported(model) -> str:
 
 def _exported(model, model_path: str, cache_dir: Path) -> Path:
     import torch
+    import transformers
 
     weights = sorted(p for p in Path(model_path).rglob("*") if p.is_file() and p.suffix in {".safetensors", ".bin"})
-    key = hashlib.sha256("|".join([str(Path(model_path).resolve()), torch.__version__, *(
+    key = hashlib.sha256("|".join([str(Path(model_path).resolve()), torch.__version__, transformers.__version__,
+                                   str(OPSET), *(
         f"{p.name}:{p.stat().st_size}:{p.stat().st_mtime_ns}" for p in weights)]).encode()).hexdigest()[:16]
     path = cache_dir / f"query-encoder-{key}.onnx"
     if path.is_file():
