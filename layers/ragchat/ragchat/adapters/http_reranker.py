@@ -1,8 +1,9 @@
 """Reranking through any Cohere-style rerank endpoint: POST {base}/v1/rerank with
 {"model", "query", "documents": [...], "top_n"}, answered by {"results": [{"index",
 "relevance_score"}, ...]}. Cohere's API speaks it, and so do self-hosted servers such as llama.cpp's
-(`--reranking`), Text Embeddings Inference and Infinity; a local cross-encoder behind one of them
-reranks with no cloud account. (httpx, from the `local` extra, as the OpenAI-compatible generator.)"""
+(`--reranking`) and vLLM; a local cross-encoder behind one of them reranks with no cloud account.
+(Text Embeddings Inference answers on /rerank with another shape.) httpx, from the `local` extra,
+as the OpenAI-compatible generator."""
 
 from __future__ import annotations
 
