@@ -152,6 +152,25 @@ def test_endpoint_second_send_message_while_answering_gets_busy_on_that_connecti
     assert send(endpoint, {**QUESTION, "requestId": "req-3"})[-1]["type"] == "end"  # free again after the end
 
 
+def test_endpoint_connection_is_free_when_the_client_sees_the_end(endpoint):
+    """A client asking again the moment `end` arrives (the widget does) must not be told `busy`."""
+    endpoint.connect(CONNECTION, "user-alice")
+    seen_free = []
+    post = endpoint.sink.post
+
+    def post_and_check(connection_id, data):
+        if json.loads(data)["type"] == "end":  # what the client would do on reading it: ask again
+            free = endpoint.in_flight.claim(connection_id)
+            seen_free.append(free)
+            if free:
+                endpoint.in_flight.release(connection_id)
+        return post(connection_id, data)
+
+    endpoint.sink.post = post_and_check
+    assert send(endpoint, QUESTION)[-1]["type"] == "end"
+    assert seen_free == [True]
+
+
 def test_endpoint_generation_failure_tells_the_client_only_the_public_reason(tmp_path):
     from ragchat.errors import GenerationError
 

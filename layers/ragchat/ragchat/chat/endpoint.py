@@ -136,15 +136,27 @@ class ChatEndpoint:
     def _answer(self, connection_id: str, user_id: str, frame: protocol.ClientFrame, send, address: str | None) -> None:
         if not self.in_flight.claim(connection_id):
             raise ProtocolError("busy", "an answer is still being written on this connection: wait for its end")
+        last: list[dict] = []
+
+        def send_held(item: dict) -> None:
+            # the answer's last frame goes out only once the connection is free again, so a client
+            # that asks its next question the moment it sees `end` is never told `busy`
+            if item.get("type") in ("end", "error") and item.get("requestId") == frame.request_id:
+                last.append(item)
+            else:
+                send(item)
+
         try:
             spent = None
             if self.quota is not None:  # before the chat makes any embedding or model call
                 self.quota.admit(user_id, address, len(frame.message))
                 spent = lambda tokens: self._charge(user_id, tokens)
-            self.chat.answer(user_id, frame.message, send, session_id=frame.session_id, request_id=frame.request_id,
-                             spent=spent)
+            self.chat.answer(user_id, frame.message, send_held, session_id=frame.session_id,
+                             request_id=frame.request_id, spent=spent)
         finally:
             self.in_flight.release(connection_id)
+            for item in last:
+                send(item)
 
     def _charge(self, user_id: str, tokens: int) -> None:
         try:
